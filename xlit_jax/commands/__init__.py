@@ -1,0 +1,1 @@
+"""Subcommands of the `xlit` CLI, one module each with `main(argv) -> int`."""
