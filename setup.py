@@ -12,7 +12,7 @@ CORE = [
     "gin-config>=0.5,<0.6",
     "msgpack>=1.0,<2",
     "tensorstore>=0.1.70,<0.2",
-    "safetensors>=0.4,<0.8",
+    "safetensors>=0.4,<0.9",
     "sentencepiece>=0.2,<0.3",
     "jinja2>=3.1,<4",
     "pyyaml>=6,<7",
@@ -21,7 +21,7 @@ CORE = [
     "matplotlib>=3.8,<4",
     "rouge-score>=0.1.2,<0.2",
     "sacrebleu>=2.4,<3",
-    "kiwipiepy>=0.20,<0.24",
+    "kiwipiepy>=0.20,<0.25",
 ]
 # The task registry: seqio on TensorFlow. tensorflow-text depends on the package
 # named `tensorflow`; never add tensorflow-cpu beside it (two copies, one folder).
