@@ -1,0 +1,154 @@
+"""Gin at the edge: t5x-style flags (--gin_file, --gin.KEY=VALUE, --gin_bindings, --gin_search_paths),
+search paths that include the repo's gin/ directory, and errors that name the offending binding/file."""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+import re
+from pathlib import Path
+from typing import Sequence
+
+import gin
+
+import xlit_jax
+
+REPO_ROOT = Path(xlit_jax.__file__).resolve().parent.parent
+GIN_DIR = REPO_ROOT / "gin"
+OPERATIVE_CONFIG_NAME = "config.gin"
+
+
+class GinConfigError(ValueError):
+    """A gin file or binding could not be applied; the message names it."""
+
+
+@dataclasses.dataclass
+class GinFlags:
+    """Gin-related command-line flags, in the order given, plus everything else."""
+
+    gin_files: list[str] = dataclasses.field(default_factory=list)
+    gin_bindings: list[str] = dataclasses.field(default_factory=list)
+    gin_search_paths: list[str] = dataclasses.field(default_factory=list)
+    rest: list[str] = dataclasses.field(default_factory=list)
+
+
+def default_search_paths() -> list[str]:
+    """Where gin files are looked up: the current directory, the repo's gin/ dir, the repo root."""
+    return [os.getcwd(), str(GIN_DIR), str(REPO_ROOT)]
+
+
+def _quote_if_bare(value: str) -> str:
+    """Gin literal for a --gin.KEY=VALUE value; a bare word or path (no valid literal) becomes a string."""
+    text = value.strip()
+    if not text or text[0] in "@%'\"([{" or text in ("True", "False", "None"):
+        return value
+    try:
+        ast.literal_eval(text)
+        return value
+    except (ValueError, SyntaxError):
+        return repr(text)
+
+
+def parse_flags(argv: Sequence[str]) -> GinFlags:
+    """Split argv into gin files, bindings (both spellings, in order), search paths and the rest."""
+    flags = GinFlags()
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+
+        def value_of(name: str) -> str:
+            nonlocal i
+            if arg.startswith(name + "="):
+                return arg[len(name) + 1 :]
+            if i + 1 >= len(args):
+                raise GinConfigError(f"flag {name} needs a value")
+            i += 1
+            return args[i]
+
+        if arg == "--gin_file" or arg.startswith("--gin_file="):
+            flags.gin_files.append(value_of("--gin_file"))
+        elif arg == "--gin_bindings" or arg.startswith("--gin_bindings="):
+            flags.gin_bindings.append(value_of("--gin_bindings"))
+        elif arg == "--gin_search_paths" or arg.startswith("--gin_search_paths="):
+            flags.gin_search_paths += [p for p in value_of("--gin_search_paths").split(",") if p]
+        elif arg.startswith("--gin."):
+            key, sep, value = arg[len("--gin.") :].partition("=")
+            if not sep:
+                if i + 1 >= len(args):
+                    raise GinConfigError(f"flag {arg} needs a value (--gin.KEY=VALUE)")
+                i += 1
+                value = args[i]
+            flags.gin_bindings.append(f"{key} = {_quote_if_bare(value)}")
+        else:
+            flags.rest.append(arg)
+        i += 1
+    return flags
+
+
+def resolve_gin_file(name: str, search_paths: Sequence[str]) -> Path:
+    """Find a gin file as given, or under one of the search paths; error lists where it looked."""
+    candidates = [Path(name)] + [Path(root) / name for root in search_paths]
+    if not name.endswith(".gin"):
+        candidates += [Path(str(c) + ".gin") for c in candidates]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    raise GinConfigError(f"gin file {name!r} not found (looked in: current dir, {', '.join(search_paths)})")
+
+
+def _first_line(err: BaseException) -> str:
+    return " ".join(str(err).split("\n")[0:1]) or type(err).__name__
+
+
+def parse_gin(
+    gin_files: Sequence[str] = (),
+    gin_bindings: Sequence[str] = (),
+    gin_search_paths: Sequence[str] = (),
+    finalize: bool = True,
+) -> list[Path]:
+    """Apply gin files then bindings (later wins); errors name the file or binding. Returns the files."""
+    search_paths = list(gin_search_paths) + default_search_paths()
+    for root in search_paths:
+        gin.add_config_file_search_path(root)
+    parsed_files = []
+    for name in gin_files:
+        path = resolve_gin_file(name, search_paths)
+        try:
+            gin.parse_config_file(str(path))
+        except (ValueError, SyntaxError, TypeError, ImportError, KeyError) as err:
+            raise GinConfigError(f"gin file {path}: {type(err).__name__}: {err}") from err
+        parsed_files.append(path)
+    for binding in gin_bindings:
+        try:
+            gin.parse_config(binding)
+        except (ValueError, SyntaxError, TypeError, ImportError, KeyError) as err:
+            raise GinConfigError(f"gin binding {binding!r}: {type(err).__name__}: {_first_line(err)}") from err
+    _check_macros_used(gin_bindings)
+    if finalize:
+        gin.finalize()
+    return parsed_files
+
+
+def _check_macros_used(gin_bindings: Sequence[str]) -> None:
+    """A binding of an UPPERCASE macro that nothing references is almost surely a typo: say so."""
+    config_text = gin.config_str()
+    for binding in gin_bindings:
+        for line in binding.splitlines():
+            match = re.match(r"\s*([A-Z][A-Z0-9_]*)\s*=", line)
+            if match and f"%{match.group(1)}" not in config_text:
+                raise GinConfigError(
+                    f"gin binding {line.strip()!r}: macro {match.group(1)} is not used by any gin file "
+                    "(misspelled? see gin/runs/finetune.gin for the macros)"
+                )
+
+
+def write_operative_config(model_dir: str | os.PathLike, name: str = OPERATIVE_CONFIG_NAME) -> Path:
+    """Write gin's operative config (what the run actually used) to MODEL_DIR/config.gin."""
+    path = Path(model_dir) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = gin.operative_config_str() or gin.config_str()
+    tmp = path.with_suffix(".gin.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
