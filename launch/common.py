@@ -1,0 +1,41 @@
+"""Shared pieces of the launch scripts: flag parsing, command printing and running."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from typing import Sequence
+
+
+def add_train_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags passed through to `xlit train` on every worker."""
+    parser.add_argument("--gin_file", action="append", default=[], help="gin file for `xlit train` (repeatable)")
+    parser.add_argument("--gin", action="append", default=[], metavar="KEY=VALUE",
+                        help="gin binding for `xlit train` (repeatable), e.g. --gin TRAIN_STEPS=1000")
+    parser.add_argument("--model_dir", required=True, help="MODEL_DIR (a gs:// path on TPU VMs, shared storage on GPUs)")
+    parser.add_argument("--dry_run", action="store_true", help="print the exact commands instead of running them")
+
+
+def train_words(args: argparse.Namespace) -> list[str]:
+    """The `xlit train` command as a list of words."""
+    words = ["xlit", "train"] + [f"--gin_file={g}" for g in args.gin_file]
+    return words + [f'--gin.MODEL_DIR="{args.model_dir}"'] + [f"--gin.{b}" for b in args.gin]
+
+
+def shell_line(words: list[str], env: dict[str, str] | None = None) -> str:
+    """One shell line: environment assignments then the quoted words."""
+    assignments = [f"{k}={shlex.quote(v)}" for k, v in (env or {}).items()]
+    return " ".join(assignments + [shlex.quote(w) for w in words])
+
+
+def execute(commands: Sequence[Sequence[str]], dry_run: bool) -> int:
+    """Print each command; run them in order unless dry_run, stopping at the first failure."""
+    for command in commands:
+        print("+ " + " ".join(shlex.quote(part) for part in command), flush=True)
+        if not dry_run:
+            result = subprocess.run(list(command))
+            if result.returncode != 0:
+                print(f"launch: command failed with exit code {result.returncode}", file=sys.stderr)
+                return result.returncode
+    return 0
