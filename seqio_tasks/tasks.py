@@ -8,7 +8,7 @@ the same vocabulary does nothing; with another vocabulary it replaces the tasks.
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Mapping
+from typing import Iterable
 
 import seqio
 
@@ -45,23 +45,17 @@ def accuracy(targets: list, predictions: list) -> dict:
     return {"accuracy": 100.0 * correct / max(len(targets), 1)}
 
 
-def _lazy_counts(task_name: str, splits: Iterable[str]) -> Mapping[str, int]:
-    """A Mapping split -> input-example count that loads the data only when read."""
+class RenderedDataSource(seqio.FunctionDataSource):
+    """A FunctionDataSource over a task's rendered rows whose example counts are read lazily."""
 
-    class LazyCounts(dict):
-        def __missing__(self, split: str) -> int:
-            count = task_specs.num_examples(task_name, split)
-            if count is None:
-                raise KeyError(f"task {task_name}: no data for split {split!r} (is XLIT_DATA_DIR set?)")
-            return count
+    def __init__(self, task_name: str, splits: Iterable[str]):
+        super().__init__(dataset_fn=preprocessors.rendered_dataset_fn(task_name), splits=splits,
+                         num_input_examples=None, caching_permitted=True)
+        self._task_name = task_name
 
-        def get(self, split, default=None):  # noqa: D401 - dict API
-            try:
-                return self[split]
-            except KeyError:
-                return default
-
-    return LazyCounts()
+    def num_input_examples(self, split: str) -> int | None:
+        """Source rows in the split (read and cached on first call); None when the data is absent."""
+        return task_specs.num_examples(self._task_name, split)
 
 
 def register_task(spec: task_specs.TaskSpec, vocabulary: seqio.Vocabulary) -> seqio.Task:
@@ -70,12 +64,7 @@ def register_task(spec: task_specs.TaskSpec, vocabulary: seqio.Vocabulary) -> se
     if name in seqio.TaskRegistry.names():
         seqio.TaskRegistry.remove(name)
     splits = spec.info.splits or ("test",)
-    source = seqio.FunctionDataSource(
-        dataset_fn=preprocessors.rendered_dataset_fn(name),
-        splits=splits,
-        num_input_examples=_lazy_counts(name, splits),
-        caching_permitted=True,
-    )
+    source = RenderedDataSource(name, splits)
     task = seqio.TaskRegistry.add(
         name,
         source=source,
