@@ -126,7 +126,10 @@ def parse_gin(
             raise GinConfigError(f"gin binding {binding!r}: {type(err).__name__}: {_first_line(err)}") from err
     _check_macros_used(gin_bindings)
     if finalize:
-        gin.finalize()
+        try:
+            gin.finalize()
+        except ValueError as err:
+            raise GinConfigError(f"gin config: {err} (set it with --gin.NAME=VALUE)") from err
     return parsed_files
 
 

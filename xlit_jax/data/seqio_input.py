@@ -17,9 +17,35 @@ import numpy as np
 from xlit_jax.data.features import feature_names
 
 
-def _import_registry(modules: Sequence[str]) -> None:
-    for module in modules:
+DEFAULT_REGISTER_FN = "seqio_tasks.mixtures.register_all"
+
+
+def _call_dotted(name: str) -> Any:
+    module_name, _, function_name = name.rpartition(".")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"register_fn {name!r} cannot be imported: {err}") from err
+    return function()
+
+
+def _ensure_registered(name: str, import_modules: Sequence[str], register_fn: str | None) -> None:
+    """Import registry modules; call register_fn when `name` is still not a task or mixture."""
+    import seqio
+
+    for module in import_modules:
         importlib.import_module(module)
+
+    def known() -> set[str]:
+        return set(seqio.TaskRegistry.names()) | set(seqio.MixtureRegistry.names())
+
+    if name not in known() and register_fn:
+        _call_dotted(register_fn)
+    if name not in known():
+        raise ValueError(
+            f"no seqio task or mixture named {name!r} is registered "
+            f"(imported {list(import_modules)}, register_fn {register_fn!r}; {len(known())} registered)"
+        )
 
 
 def converted_dataset(
@@ -34,17 +60,12 @@ def converted_dataset(
     process_count: int = 1,
     use_cached: bool = False,
     import_modules: Sequence[str] = (),
+    register_fn: str | None = DEFAULT_REGISTER_FN,
 ) -> Any:
     """An unbatched tf.data.Dataset of encoder-decoder model features for one process's shard."""
     import seqio
 
-    _import_registry(import_modules)
-    provider_names = set(seqio.TaskRegistry.names()) | set(seqio.MixtureRegistry.names())
-    if mixture_or_task_name not in provider_names:
-        raise ValueError(
-            f"no seqio task or mixture named {mixture_or_task_name!r} is registered "
-            f"(imported {list(import_modules)}; {len(provider_names)} registered)"
-        )
+    _ensure_registered(mixture_or_task_name, import_modules, register_fn)
     return seqio.get_dataset(
         mixture_or_task_name,
         task_feature_lengths=dict(task_feature_lengths),
@@ -83,11 +104,13 @@ class SeqioData:
         use_cached: bool = False,
         repeat: bool = True,
         import_modules: Sequence[str] = (),
+        register_fn: str | None = DEFAULT_REGISTER_FN,
     ):
         self.mixture_or_task_name = mixture_or_task_name
         self.task_feature_lengths = dict(task_feature_lengths)
         self.split, self.shuffle, self.seed, self.pack = split, shuffle, int(seed), pack
         self.use_cached, self.repeat, self.import_modules = use_cached, repeat, tuple(import_modules)
+        self.register_fn = register_fn
 
     def batches(
         self, global_batch_size: int, process_index: int = 0, process_count: int = 1, start_position: int = 0
@@ -107,6 +130,7 @@ class SeqioData:
             process_count=process_count,
             use_cached=self.use_cached,
             import_modules=self.import_modules,
+            register_fn=self.register_fn,
         )
         names = feature_names(self.pack)
         dataset = dataset.batch(global_batch_size // process_count, drop_remainder=True).skip(int(start_position))
