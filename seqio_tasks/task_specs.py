@@ -35,7 +35,7 @@ EVAL_SPLIT_PREFERENCE = {
     "korani": ("test", "validation", "dev", "val", "train"),
     "p3": ("validation", "dev", "val", "test", "train"),
 }
-TRAIN_SPLIT_PREFERENCE = ("train", "validation", "dev", "val", "test")
+TRAIN_SPLIT_PREFERENCE = ("train",)  # training tasks train on train splits only
 GENERATION_METRICS = {
     "extractive_qa": ("exact_match", "f1"),
     "translation": ("bleu", "chrf"),
@@ -43,6 +43,9 @@ GENERATION_METRICS = {
     "sts": ("pearson", "spearman"),
 }
 PROMPTSOURCE_PREFIX = "ps_"
+# Long fields (passages, contexts, documents) are cut to this many characters before
+# rendering, so an instruction after a passage survives; templates may cut further.
+MAX_FIELD_CHARS = 4000
 DUMP_PREFIX = "dump"
 
 
@@ -118,11 +121,11 @@ def _meta_of(dataset_info: Any) -> str:
     return meta or ("korani" if dataset_info.language == "ko" else "p3")
 
 
-def _pick_split(splits: Sequence[str], preference: Sequence[str]) -> str | None:
+def _pick_split(splits: Sequence[str], preference: Sequence[str], fallback: bool = True) -> str | None:
     for split in preference:
         if split in splits:
             return split
-    return splits[0] if splits else None
+    return splits[0] if splits and fallback else None
 
 
 def _scoring_and_metrics(family: str, renderer: Any) -> tuple[str, tuple[str, ...]]:
@@ -335,7 +338,7 @@ def _data_dir() -> Path | None:
 def has_data(spec: TaskSpec, split: str | None = None) -> bool:
     """Whether the files behind a task's split (default: its eval split, or 'train' for training) exist."""
     info = spec.info
-    split = split or (info.eval_split if info.kind == "eval" else _pick_split(info.splits, TRAIN_SPLIT_PREFERENCE))
+    split = split or (info.eval_split if info.kind == "eval" else train_split(spec))
     if split is None or (info.splits and split not in info.splits):
         return False
     if spec.dump_template_index is not None:
@@ -363,7 +366,7 @@ def has_data(spec: TaskSpec, split: str | None = None) -> bool:
 
 def train_split(spec: TaskSpec) -> str | None:
     """The split a training task trains on ('train' when the source has it)."""
-    return _pick_split(spec.info.splits, TRAIN_SPLIT_PREFERENCE)
+    return _pick_split(spec.info.splits, TRAIN_SPLIT_PREFERENCE, fallback=False)
 
 
 @functools.lru_cache(maxsize=64)
@@ -381,6 +384,14 @@ def source_rows(spec: TaskSpec, split: str) -> tuple[dict, ...]:
         raise ValueError(f"task {spec.name} has no source (it is a dump task)")
     root = _data_dir()
     return _load_rows(spec.source_name, split, str(root) if root else None)
+
+
+def _render(renderer: Any, row: dict) -> Any:
+    from seqio_tasks import templating
+
+    if isinstance(renderer, templating.Template):
+        return renderer.render(row, max_field_chars=MAX_FIELD_CHARS)
+    return renderer.render(row)
 
 
 def _rendered_row(rendered: Any, idx: int) -> dict:
@@ -419,7 +430,7 @@ def rendered_examples(spec: TaskSpec, split: str | None = None, max_examples: in
         renderer = spec.renderers[position % len(spec.renderers)]
         idx = row.get("idx", position)
         try:
-            rendered = renderer.render(row)
+            rendered = _render(renderer, row)
         except Exception as error:  # name the task, template and row, then re-raise
             raise ValueError(f"task {spec.name}: template {_template_id(renderer)!r} failed on "
                              f"{split} row idx={idx}: {error}") from error

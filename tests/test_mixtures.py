@@ -1,0 +1,186 @@
+"""seqio_tasks.mixtures: which tasks each mixture holds, T0 rates (cap, temperature), pinch mixtures."""
+import collections
+
+import numpy as np
+import pytest
+
+seqio = pytest.importorskip("seqio")
+
+from seqio_tasks import mixtures, naming, task_specs, vocab  # noqa: E402
+
+LENGTHS = {"inputs": 256, "targets": 64}
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory, shared_data):
+    texts = ["전쟁이 시작되었다. 병사들이 전투에 파견되었다.", "The war started. Soldiers were sent to the front."] * 10
+    for spec in task_specs.all_specs():
+        if spec.info.kind == "train" and task_specs.has_data(spec, task_specs.train_split(spec)):
+            texts += [r["inputs"] for r in task_specs.rendered_examples(spec, max_examples=20)]
+        if len(texts) > 500:
+            break
+    path = vocab.train_vocabulary(texts, tmp_path_factory.mktemp("vocab") / "spm.model", vocab_size=1500)
+    vocabulary = vocab.get_vocabulary(str(path))
+    return vocabulary, mixtures.register_all(vocabulary)
+
+
+def _mixture_task_names(name):
+    return [t.name for t in seqio.MixtureRegistry.get(name).tasks]
+
+
+def test_registration_reads_no_data(tmp_path):
+    task_specs.clear_cache()
+    definitions = mixtures.mixture_definitions()
+    assert task_specs._load_rows.cache_info().currsize == 0
+    assert "korani_train" in definitions and "p3_t0_train" in definitions and "bilingual_train" in definitions
+    assert set(definitions["bilingual_train"]) == set(definitions["korani_train"]) | set(definitions["p3_t0_train"])
+
+
+def test_training_mixtures_hold_native_training_tasks(registry):
+    _, registered = registry
+    for name, meta in (("korani_train", {"korani"}), ("p3_t0_train", {"p3"}), ("bilingual_train", {"korani", "p3"})):
+        if name not in registered["mixtures"]:
+            continue
+        for task_name in _mixture_task_names(name):
+            info = task_specs.task_info(task_name)
+            assert info.kind == "train" and info.setting == "native" and info.meta in meta, (name, info)
+            assert task_specs.num_examples(task_name) > 0
+
+
+def test_heldout_mixtures_hold_their_setting(registry):
+    _, registered = registry
+    heldout = [m for m in registered["mixtures"] if m.split(".")[0].endswith("_heldout")]
+    assert heldout, registered["mixtures"]
+    for name in heldout:
+        meta = name.split(".")[0][: -len("_heldout")]
+        data_language, setting = name.split(".")[1:]
+        for task_name in _mixture_task_names(name):
+            info = task_specs.task_info(task_name)
+            assert info.kind == "eval" and info.meta == meta and info.data_language == data_language
+            assert task_specs.is_heldout(info.role)
+            assert setting == "all" or info.setting == setting, (name, info)
+    for meta, language in (("korani", "ko"), ("p3", "en")):
+        all_name = naming.heldout_mixture_name(meta, language, "all")
+        if all_name in registered["mixtures"]:
+            parts = set()
+            for setting in naming.SETTINGS:
+                part = naming.heldout_mixture_name(meta, language, setting)
+                if part in registered["mixtures"]:
+                    parts |= set(_mixture_task_names(part))
+            assert parts == set(_mixture_task_names(all_name))
+
+
+def test_mixtures_hold_only_tasks_with_data(registry):
+    _, registered = registry
+    for name in registered["mixtures"]:
+        for task_name in _mixture_task_names(name):
+            spec = task_specs.get_spec(task_name)
+            split = task_specs.train_split(spec) if spec.info.kind == "train" else None
+            assert task_specs.has_data(spec, split), (name, task_name)
+
+
+def _train_tasks_with_data(count):
+    specs = [s for s in task_specs.all_specs() if s.info.kind == "train" and s.info.setting == "native"
+             and task_specs.has_data(s, task_specs.train_split(s))]
+    return specs[:count]
+
+
+def test_examples_rate_cap_and_temperature(registry):
+    specs = _train_tasks_with_data(3)
+    if not specs:
+        pytest.skip("no training task has data")
+    for spec in specs:
+        rows = len(task_specs.source_rows(spec, task_specs.train_split(spec)))
+        templates = len(spec.info.template_ids)
+        task = seqio.TaskRegistry.get(spec.name)
+        assert mixtures.examples_rate(cap=None)(task) == rows
+        # T0: each template's share is capped at cap / templates.
+        cap = max(templates, rows // 2)
+        assert mixtures.examples_rate(cap=cap)(task) == pytest.approx(templates * min(rows, cap / templates))
+        assert mixtures.examples_rate(cap=10**9)(task) == pytest.approx(templates * rows)
+        assert mixtures.examples_rate(cap=None, temperature=2.0)(task) == pytest.approx(rows ** 0.5)
+    with pytest.raises(ValueError):
+        mixtures.examples_rate(temperature=0)
+
+
+def _which_task(example, inputs_by_task):
+    key = tuple(example["inputs"].tolist())
+    owners = [name for name, inputs in inputs_by_task.items() if key in inputs]
+    return owners[0] if len(owners) == 1 else None
+
+
+def _tokenized_inputs(name, split="train"):
+    task = seqio.TaskRegistry.get(name)
+    dataset = task.get_dataset(LENGTHS, split=split, shuffle=False, num_epochs=1)
+    return {tuple(e["inputs"].tolist()) for e in dataset.as_numpy_iterator()}
+
+
+def test_mixture_samples_at_its_rates(registry):
+    specs = _train_tasks_with_data(2)
+    if len(specs) < 2:
+        pytest.skip("needs two training tasks with data")
+    names = [s.name for s in specs]
+    rates = {names[0]: 3.0, names[1]: 1.0}
+    mixture = mixtures.make_mixture_from_tasks("test_mixture_rates", names, rate=lambda task: rates[task.name])
+    inputs_by_task = {name: _tokenized_inputs(name) for name in names}
+    draws = 2000
+    dataset = mixture.get_dataset(LENGTHS, split="train", num_epochs=None, shuffle=True, seed=3)
+    counts = collections.Counter(_which_task(e, inputs_by_task) for e in dataset.take(draws).as_numpy_iterator())
+    known = counts[names[0]] + counts[names[1]]
+    assert known > 0.9 * draws
+    share = counts[names[0]] / known
+    sigma = np.sqrt(0.75 * 0.25 / known)
+    assert abs(share - 0.75) < 4 * sigma, counts
+
+
+def test_pinch_task_holds_exactly_n_other_language_examples(registry):
+    _, registered = registry
+    if "korani_train" not in registered["mixtures"] or "p3_t0_train" not in registered["mixtures"]:
+        pytest.skip("needs both korani_train and p3_t0_train")
+    n = 7
+    mixture = mixtures.make_pinch_mixture("korani_train", "p3_t0_train", n)
+    assert mixture.name == f"korani_train.pinch_p3_t0_train_{n}"
+    pinch = [t for t in mixture.tasks if t.name.startswith("pinch.")]
+    assert len(pinch) == 1
+    rows = list(pinch[0].get_dataset(LENGTHS, split="train", shuffle=False, num_epochs=1).as_numpy_iterator())
+    assert len(rows) == n
+    other_inputs = set()
+    for name in _mixture_task_names("p3_t0_train"):
+        other_inputs |= {r["inputs"] for r in task_specs.rendered_examples(task_specs.get_spec(name))}
+    assert all(r["inputs_pretokenized"].decode() in other_inputs for r in rows)
+    again = mixtures.pinch_rows(_mixture_task_names("p3_t0_train"), n)
+    assert [r["inputs_pretokenized"].decode() for r in rows] == [r["inputs"] for r in again]
+    # Over the base's tasks the base rates are unchanged.
+    base = seqio.MixtureRegistry.get("korani_train")
+    for task in base.tasks:
+        assert mixture.get_rate(task) == pytest.approx(base.get_rate(task))
+
+
+def test_pinch_rate_gives_n_per_base_epoch(registry):
+    _, registered = registry
+    if "korani_train" not in registered["mixtures"] or "p3_t0_train" not in registered["mixtures"]:
+        pytest.skip("needs both korani_train and p3_t0_train")
+    n = 40
+    mixture = mixtures.make_pinch_mixture("korani_train", "p3_t0_train", n, name="test_pinch_rate")
+    base_tasks = [t for t in mixture.tasks if not t.name.startswith("pinch.")]
+    pinch_task = next(t for t in mixture.tasks if t.name.startswith("pinch."))
+    epoch = sum(task_specs.num_examples(t.name, "train") for t in base_tasks)
+    rates = {t.name: mixture.get_rate(t) for t in mixture.tasks}
+    expected_per_epoch = epoch * rates[pinch_task.name] / sum(rates[t.name] for t in base_tasks)
+    assert expected_per_epoch == pytest.approx(n)
+    # Sampled: the pinch share of draws matches n / (epoch + n) within sampling noise.
+    pinch_inputs = _tokenized_inputs(pinch_task.name)
+    draws = 3000
+    dataset = mixture.get_dataset(LENGTHS, split="train", num_epochs=None, shuffle=True, seed=1)
+    hits = sum(tuple(e["inputs"].tolist()) in pinch_inputs for e in dataset.take(draws).as_numpy_iterator())
+    p = n / (epoch + n)
+    assert abs(hits - draws * p) < 4 * np.sqrt(draws * p * (1 - p)) + 2, (hits, draws * p)
+
+
+def test_pinch_needs_enough_examples(registry):
+    _, registered = registry
+    if "p3_t0_train" not in registered["mixtures"]:
+        pytest.skip("needs p3_t0_train")
+    total = sum(task_specs.num_examples(t) for t in _mixture_task_names("p3_t0_train"))
+    with pytest.raises(ValueError, match="hold only"):
+        mixtures.pinch_rows(_mixture_task_names("p3_t0_train"), total * 3 + 10)

@@ -1,0 +1,305 @@
+"""seqio_tasks.tasks / task_specs / naming / eval_data: names, settings, registration, batches."""
+import csv
+import os
+import time
+
+import numpy as np
+import pytest
+
+seqio = pytest.importorskip("seqio")
+
+from seqio_tasks import eval_data, mixtures, naming, task_specs, tasks, templating, vocab  # noqa: E402
+
+LENGTHS = {"inputs": 128, "targets": 32}
+FIXED_SENTENCES = [
+    "전쟁이 시작되었다. 병사들이 전투에 파견되었다.", "남자는 토스트가 타는 냄새를 맡았다.",
+    "The war started. Soldiers were sent to the front.", "A man smelled burning toast.",
+] * 5
+
+
+def _specs_with_data(kind=None):
+    return [s for s in task_specs.all_specs()
+            if (kind is None or s.info.kind == kind)
+            and task_specs.has_data(s, None if s.info.kind == "eval" else task_specs.train_split(s))]
+
+
+def _one_per(specs, key):
+    seen, out = set(), []
+    for spec in specs:
+        value = key(spec)
+        if value not in seen:
+            seen.add(value)
+            out.append(spec)
+    return out
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """Every task and mixture registered with a small vocabulary trained from rendered task text."""
+    texts = list(FIXED_SENTENCES)
+    for spec in _one_per(_specs_with_data("eval"), lambda s: (s.info.dataset, s.info.template_language)):
+        for row in task_specs.rendered_examples(spec, max_examples=8):
+            texts += [row["inputs"], row["targets"]]
+        if len(texts) > 600:
+            break
+    path = vocab.train_vocabulary(texts, tmp_path_factory.mktemp("vocab") / "spm.model", vocab_size=1500)
+    vocabulary = vocab.get_vocabulary(str(path))
+    registered = mixtures.register_all(vocabulary)
+    return vocabulary, registered
+
+
+# ------------------------------------------------------------------------------ naming
+
+
+def test_name_pattern_is_seqios():
+    assert naming.SEQIO_NAME_PATTERN.pattern == seqio.dataset_providers._VALID_TASK_NAME_REGEX.pattern
+
+
+def test_names_round_trip_and_match_info():
+    specs = task_specs.all_specs()
+    assert specs, "no task specs: taxonomy, sources or templates missing"
+    for spec in specs:
+        info = spec.info
+        assert seqio.dataset_providers._VALID_TASK_NAME_REGEX.match(info.name), info.name
+        parsed = naming.parse(info.name)
+        assert parsed["dataset"] == info.dataset
+        if info.kind == "eval":
+            assert parsed == {"kind": "eval", "dataset": info.dataset, "template_language": info.template_language,
+                              "template_style": info.template_style, "template_id": info.template_id}
+            assert naming.eval_task_name(info.dataset, info.template_language, info.template_style,
+                                         info.template_id) == info.name
+        else:
+            assert parsed["kind"] == "train"
+            if info.setting == "native":
+                assert info.name == naming.train_task_name(info.dataset)
+            else:
+                assert info.name == naming.train_task_name(info.dataset, info.template_language, info.template_style)
+
+
+def test_naming_examples_and_errors():
+    assert naming.eval_task_name("kobest_copa", "en", "p3", "ps_more_likely") == "kobest_copa.en_p3.ps_more_likely"
+    assert naming.parse("kobest_copa.en_p3.ps_more_likely") == {
+        "kind": "eval", "dataset": "kobest_copa", "template_language": "en", "template_style": "p3",
+        "template_id": "ps_more_likely"}
+    assert naming.parse("kobest_boolq.train") ["kind"] == "train"
+    assert naming.parse("kobest_boolq.train.en_p3")["template_style"] == "p3"
+    assert naming.sanitize("GPT-3 style") == "gpt_3_style"
+    assert naming.sanitize("does it follow that?") == "does_it_follow_that"
+    for bad in ("kobest-copa.en_p3.x", "kobest_copa", "kobest_copa.english.x", "a.b.c.d"):
+        with pytest.raises(ValueError):
+            naming.parse(bad)
+    with pytest.raises(ValueError):
+        naming.eval_task_name("kobest.copa", "en", "p3", "x")
+    with pytest.raises(ValueError):
+        naming.eval_task_name("kobest_copa", "en", "p3", "GPT-3 style")
+    assert naming.heldout_mixture_name("korani", "ko", "cross_lingual") == "korani_heldout.ko.cross_lingual"
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize("data, template, style, expected", [
+    ("ko", "ko", "korani", "native"),
+    ("en", "en", "p3", "native"),
+    ("ko", "en", "p3", "cross_lingual"),
+    ("ko", "en", "korani", "cross_lingual"),
+    ("en", "ko", "korani", "cross_lingual"),
+    ("en", "ko", "p3", "cross_lingual"),
+    ("ko", "ko", "p3", "translated"),
+    ("en", "en", "korani", "translated"),
+])
+def test_setting_table(data, template, style, expected):
+    assert naming.setting(data, template, style, {"ko": "korani", "en": "p3"}) == expected
+
+
+def test_every_task_has_the_setting_of_its_languages_and_style():
+    for spec in task_specs.all_specs():
+        info = spec.info
+        if info.template_language != info.data_language:
+            expected = "cross_lingual"
+        elif (info.data_language, info.template_style) in (("ko", "korani"), ("en", "p3")):
+            expected = "native"
+        else:
+            expected = "translated"
+        assert info.setting == expected, info
+        assert info.scoring in ("rank", "generation")
+        assert info.metrics
+
+
+def test_heldout_datasets_have_native_and_cross_lingual_tasks():
+    from seqio_tasks import taxonomy
+
+    heldout = [d for d in taxonomy.all_datasets() if task_specs.is_heldout(d.role) and d.source]
+    assert heldout
+    by_dataset = {}
+    for spec in task_specs.all_specs():
+        by_dataset.setdefault(spec.info.dataset, set()).add(spec.info.setting)
+    for dataset in heldout:
+        languages = {t.language for t in templating.get_templates(family=dataset.family, dataset=dataset.name)}
+        if {"ko", "en"} <= languages:
+            assert {"native", "cross_lingual"} <= by_dataset.get(dataset.name, set()), dataset.name
+
+
+def test_english_heldout_tasks_include_promptsource_templates(shared_data):
+    ps = [s for s in task_specs.all_specs() if s.info.origin == "promptsource"]
+    if not (shared_data / "promptsource_templates").is_dir():
+        pytest.skip("promptsource templates not in the data directory")
+    assert ps, "no task uses promptsource templates"
+    for spec in ps:
+        info = spec.info
+        assert info.template_id.startswith(task_specs.PROMPTSOURCE_PREFIX)
+        assert (info.template_language, info.template_style) == ("en", "p3")
+
+
+# ------------------------------------------------------------------------ registration
+
+
+def test_register_all_registers_every_spec_once(registry):
+    vocabulary, registered = registry
+    names = {s.name for s in task_specs.all_specs()}
+    assert set(registered["tasks"]) == names
+    assert names <= set(seqio.TaskRegistry.names())
+    before = {name: seqio.TaskRegistry.get(name) for name in list(names)[:20]}
+    start = time.perf_counter()
+    again = mixtures.register_all(vocabulary)
+    assert time.perf_counter() - start < 1.0
+    assert again["mixtures"] == registered["mixtures"]
+    for name, task in before.items():
+        assert seqio.TaskRegistry.get(name) is task
+    task = seqio.TaskRegistry.get(next(iter(names)))
+    assert task.output_features["targets"].add_eos and task.output_features["inputs"].add_eos
+    assert task.output_features["targets"].vocabulary.sentencepiece_model_file == vocabulary.sentencepiece_model_file
+
+
+def test_task_info_matches_taxonomy():
+    from seqio_tasks import taxonomy
+
+    for spec in _one_per(task_specs.all_specs(), lambda s: s.info.dataset):
+        info = tasks.task_info(spec.name)
+        dataset = taxonomy.get(info.dataset)
+        assert (info.cluster, info.role, info.data_language, info.family) == (
+            dataset.cluster, dataset.role, dataset.language, dataset.family)
+        assert info.eval_split is None or info.eval_split in info.splits
+
+
+# ---------------------------------------------------------------------------- examples
+
+
+def test_seqio_examples_equal_eval_data_rows(registry, shared_data):
+    vocabulary, _ = registry
+    specs = _one_per(_specs_with_data("eval"), lambda s: (s.info.dataset, s.info.template_language, s.info.scoring))
+    if not specs:
+        pytest.skip("no evaluation task has data")
+    for spec in specs:
+        rows = eval_data.load_eval_examples(spec.name, max_examples=3)
+        dataset = seqio.get_mixture_or_task(spec.name).get_dataset(
+            LENGTHS, split=spec.info.eval_split, shuffle=False, num_epochs=1)
+        examples = list(dataset.take(len(rows)).as_numpy_iterator())
+        assert len(examples) == len(rows), spec.name
+        for row, example in zip(rows, examples):
+            assert example["inputs_pretokenized"].decode() == row["inputs"]
+            assert example["targets_pretokenized"].decode() == row["targets"]
+            assert int(example["idx"]) == row["idx"]
+            assert [o.decode() for o in example["options"]] == (row["options"] or [])
+            assert int(example["answer_index"]) == (-1 if row["answer_index"] is None else row["answer_index"])
+            if row["options"]:
+                assert row["options"][row["answer_index"]] == row["targets"]
+            assert example["inputs"][-1] == 1 and example["targets"][-1] == 1  # EOS
+            assert 0 not in example["inputs"]
+            assert len(example["inputs"]) <= LENGTHS["inputs"]
+
+
+def _check_batches(name, split, packed):
+    dataset = seqio.get_dataset(name, LENGTHS, dataset_split=split, shuffle=False, num_epochs=1,
+                                feature_converter=seqio.EncDecFeatureConverter(pack=packed))
+    batch = next(dataset.batch(2).as_numpy_iterator())
+    assert batch["encoder_input_tokens"].shape[1] == LENGTHS["inputs"]
+    assert batch["decoder_target_tokens"].shape[1] == LENGTHS["targets"]
+    assert (batch["decoder_input_tokens"][:, 0] == 0).all()
+    assert batch["decoder_loss_weights"].sum() > 0
+    assert (batch["decoder_target_tokens"] == 1).any(axis=1).all()  # every row ends an answer with EOS
+    if packed:
+        assert "encoder_segment_ids" in batch and batch["encoder_segment_ids"].max() >= 1
+
+
+def _check_all(specs):
+    for spec in specs:
+        split = spec.info.eval_split if spec.info.kind == "eval" else task_specs.train_split(spec)
+        for packed in (False, True):
+            _check_batches(spec.name, split, packed)
+
+
+def test_one_task_per_dataset_yields_batches(registry, shared_data):
+    specs = _one_per(_specs_with_data(), lambda s: (s.info.dataset, s.info.kind))
+    if not specs:
+        pytest.skip("no task has data")
+    _check_all(specs)
+
+
+@pytest.mark.slow
+def test_every_task_with_data_yields_batches(registry, shared_data):
+    specs = _specs_with_data()
+    if not specs:
+        pytest.skip("no task has data")
+    _check_all(specs)
+
+
+def test_training_task_spreads_rows_over_its_templates(registry, shared_data):
+    specs = [s for s in _specs_with_data("train") if s.info.setting == "native" and len(s.info.template_ids) > 1]
+    if not specs:
+        pytest.skip("no training task with data and several templates")
+    spec = specs[0]
+    info = spec.info
+    own = {t.id: t for t in templating.get_templates(family=info.family, dataset=info.dataset)}
+    rows = task_specs.rendered_examples(spec, max_examples=2 * len(info.template_ids))
+    source = task_specs.source_rows(spec, task_specs.train_split(spec))
+    for position, row in enumerate(rows[: len(info.template_ids)]):
+        template_id = info.template_ids[position % len(info.template_ids)]
+        if template_id in own and row["idx"] == source[position]["idx"]:
+            expected = own[template_id].render(source[position], max_field_chars=task_specs.MAX_FIELD_CHARS)
+            assert row["inputs"] == expected.inputs
+            assert row["targets"] == expected.targets
+
+
+def test_kobest_copa_answers_match_the_tsv(registry, shared_data):
+    path = shared_data / "kobest" / "COPA" / "test.tsv"
+    specs = [s for s in _specs_with_data("eval") if s.info.family == "copa" and s.info.data_language == "ko"
+             and s.info.eval_split == "test" and s.info.scoring == "rank"]
+    if not specs or not path.is_file():
+        pytest.skip("KoBEST COPA test data or tasks missing")
+    with open(path, encoding="utf-8") as handle:
+        answers = [int(row["Answer"]) - 1 for row in csv.DictReader(handle, delimiter="\t")]
+    for spec in specs[:3]:
+        rows = eval_data.load_eval_examples(spec.name, max_examples=50)
+        assert [r["answer_index"] for r in rows] == answers[: len(rows)], spec.name
+
+
+def test_eval_data_needs_no_tensorflow(shared_data):
+    import subprocess
+    import sys
+
+    specs = _specs_with_data("eval")
+    if not specs:
+        pytest.skip("no evaluation task has data")
+    code = ("import sys; from seqio_tasks import eval_data; "
+            f"rows = eval_data.load_eval_examples({specs[0].name!r}, max_examples=2); "
+            "assert rows and 'tensorflow' not in sys.modules and 'seqio' not in sys.modules, sorted(sys.modules); "
+            "print(len(rows))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ),
+                            cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "2"
+
+
+def test_missing_data_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("XLIT_DATA_DIR", str(tmp_path))
+    task_specs.clear_cache()
+    try:
+        spec = next(s for s in task_specs.all_specs() if s.source_name is not None and s.info.kind == "eval")
+        assert not task_specs.has_data(spec)
+        assert task_specs.num_examples(spec.name) is None
+        with pytest.raises(FileNotFoundError, match=spec.name):
+            eval_data.load_eval_examples(spec.name)
+    finally:
+        monkeypatch.undo()
+        task_specs.clear_cache()
