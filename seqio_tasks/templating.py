@@ -42,7 +42,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _STYLE = re.compile(r"^[a-z0-9]+$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _FIELDS = {"id", "language", "style", "input", "target", "answer_choices", "original_task",
-           "choices_in_prompt", "translation_of", "datasets", "truncate", "description"}
+           "choices_in_prompt", "translation_of", "datasets", "truncate", "description", "label_words"}
 _REQUIRED = ("id", "language", "style", "input", "target")
 # The field that holds the long text of each family: `max_field_chars` caps it even when a
 # template declares no `truncate`.
@@ -176,6 +176,13 @@ class Template:
     datasets: tuple[str, ...] | None = None
     truncate: dict | None = None
     description: str = ""
+    # Verbalizers by canonical label name, for families whose label set varies per dataset
+    # (sentiment, hate speech, intent): the answer choices are label_words[name] for each of
+    # the dataset's label names, in label order.
+    label_words: dict | None = None
+    # The dataset's label names, bound by `get_templates(dataset=...)` / `for_dataset`; an
+    # example's own `label_names` field takes precedence.
+    label_names: tuple[str, ...] | None = None
 
     def __hash__(self) -> int:
         return hash((self.family, self.id))
@@ -188,6 +195,17 @@ class Template:
     def applies_to(self, dataset: str | None) -> bool:
         """Whether this template may render examples of a dataset (None: any)."""
         return dataset is None or self.datasets is None or dataset in self.datasets
+
+    def can_verbalize(self, label_names: Iterable[str] | None) -> bool:
+        """Whether `label_words` has a word for every label name (always true without label_words)."""
+        if self.label_words is None or label_names is None:
+            return True
+        return all(name in self.label_words for name in label_names)
+
+    def for_dataset(self, label_names: Iterable[str] | None) -> "Template":
+        """This template bound to a dataset's label names (used when examples do not carry them)."""
+        names = tuple(label_names) if label_names is not None else None
+        return dataclasses.replace(self, label_names=names)
 
     def _budgets(self, max_field_chars: int | None) -> dict[str, dict]:
         budgets: dict[str, dict] = {}
@@ -214,9 +232,12 @@ class Template:
 
     def _context(self, values: dict) -> dict:
         context = dict(values)
+        label_names = values.get("label_names") or self.label_names
+        if label_names is not None:
+            context["label_names"] = list(label_names)
         num_labels = values.get("num_labels")
-        if num_labels is None and values.get("label_names"):
-            num_labels = len(values["label_names"])
+        if num_labels is None and label_names:
+            num_labels = len(label_names)
         if num_labels is None:
             num_labels = DEFAULT_NUM_LABELS.get(self.family)
         if num_labels is not None:
@@ -238,6 +259,17 @@ class Template:
         return self._options(self._context(dict(example)))
 
     def _options(self, context: Mapping[str, Any]) -> list[str] | None:
+        if self.answer_choices is None and self.label_words is not None:
+            names = context.get("label_names")
+            if not names:
+                raise TemplateError(f"template {self.name} verbalizes labels by name (label_words) but neither the "
+                                    f"example nor the template knows the dataset's label_names: get the template "
+                                    f"with get_templates(dataset=...) or call template.for_dataset(label_names)")
+            missing = [name for name in names if name not in self.label_words]
+            if missing:
+                raise TemplateError(f"template {self.name} has no answer word for labels {missing} "
+                                    f"(its label_words: {sorted(self.label_words)})")
+            return [str(self.label_words[name]) for name in names]
         if self.answer_choices is None:
             return None
         if isinstance(self.answer_choices, str):
@@ -306,6 +338,13 @@ def _template_from_dict(raw: Mapping[str, Any], family: str, where: str) -> Temp
         if isinstance(datasets, str) or not all(isinstance(d, str) for d in datasets):
             raise TemplateError(f"{where}: datasets must be a list of dataset names")
         datasets = tuple(datasets)
+    label_words = raw.get("label_words")
+    if label_words is not None:
+        if not isinstance(label_words, Mapping) or not all(isinstance(v, str) and v for v in label_words.values()):
+            raise TemplateError(f"{where}: label_words must map label names to non-empty answer words")
+        if choices is not None:
+            raise TemplateError(f"{where}: give answer_choices or label_words, not both")
+        label_words = {str(k): str(v) for k, v in label_words.items()}
     truncate = raw.get("truncate")
     if truncate is not None:
         if not isinstance(truncate, Mapping):
@@ -322,7 +361,7 @@ def _template_from_dict(raw: Mapping[str, Any], family: str, where: str) -> Temp
         original_task=_as_bool(raw.get("original_task", True), where, "original_task"),
         choices_in_prompt=_as_bool(raw.get("choices_in_prompt", False), where, "choices_in_prompt"),
         translation_of=raw.get("translation_of"), datasets=datasets, truncate=truncate,
-        description=str(raw.get("description", "")))
+        description=str(raw.get("description", "")), label_words=label_words)
     for part, source in (("input", template.input), ("target", template.target),
                          ("answer_choices", choices if isinstance(choices, str) else None)):
         if source is None:
@@ -390,15 +429,33 @@ def families() -> list[str]:
     return sorted({t.family for t in _packaged()})
 
 
+def dataset_label_names(dataset: str) -> tuple[str, ...] | None:
+    """A dataset's label names from its data source (None when unknown or unlabelled)."""
+    try:
+        from seqio_tasks.sources import get_source
+        names = get_source(dataset).label_names
+    except (ImportError, KeyError):
+        return None
+    return tuple(names) if names else None
+
+
 def get_templates(family: str | None = None, language: str | None = None, style: str | None = None,
                   dataset: str | None = None, original_task: bool | None = None) -> list[Template]:
-    """Packaged templates filtered by family, template language, style, dataset and original_task."""
-    return [t for t in _packaged()
-            if (family is None or t.family == family)
-            and (language is None or t.language == language)
-            and (style is None or t.style == style)
-            and t.applies_to(dataset)
-            and (original_task is None or t.original_task == original_task)]
+    """Packaged templates filtered by family, template language, style, dataset and original_task.
+
+    With `dataset`, the templates come bound to the dataset's label names (from its source),
+    and templates whose `label_words` cannot name every label of the dataset are left out.
+    """
+    label_names = dataset_label_names(dataset) if dataset is not None else None
+    selected = [t for t in _packaged()
+                if (family is None or t.family == family)
+                and (language is None or t.language == language)
+                and (style is None or t.style == style)
+                and t.applies_to(dataset)
+                and (original_task is None or t.original_task == original_task)]
+    if dataset is None:
+        return selected
+    return [t.for_dataset(label_names) for t in selected if t.can_verbalize(label_names)]
 
 
 def get_template(family: str, id: str) -> Template:  # noqa: A002 (the API's name)
