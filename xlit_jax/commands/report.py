@@ -1,0 +1,41 @@
+"""`xlit report RESULT_DIR [RESULT_DIR ...] [--output DIR] [--names A,B]`: paper-style table and chart."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from xlit_jax import reports
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xlit report",
+        description="Render a Markdown table (rows: runs; columns: held-out datasets by cluster, then averages "
+                    "per language and template setting) and a PNG chart from evaluation result directories.")
+    parser.add_argument("result_dirs", nargs="+", help="directories holding results.json (from `xlit eval`)")
+    parser.add_argument("--output", help="write report.md, report.json and report.png here")
+    parser.add_argument("--names", nargs="+", help="row names, one per result dir (comma-separated or separate)")
+    parser.add_argument("--statistic", choices=("median", "mean"), default="median",
+                        help="per-dataset statistic over templates (default median, as T0 reports)")
+    parser.add_argument("--setting", choices=reports.SETTING_ORDER,
+                        help="only templates of one setting (native, cross_lingual, translated)")
+    parser.add_argument("--all_datasets", action="store_true", help="include training-role datasets too")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of `xlit report`."""
+    args = _parser().parse_args(argv)
+    names = None
+    if args.names:
+        names = [n for item in args.names for n in item.split(",") if n]
+    try:
+        markdown, _ = reports.report(args.result_dirs, args.output, names, statistic=args.statistic,
+                                     setting=args.setting, heldout_only=not args.all_datasets)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"xlit report: {error}", file=sys.stderr)
+        return 2
+    print(markdown, end="")
+    if args.output:
+        print(f"\nwrote {args.output}/report.md, report.json, report.png")
+    return 0
