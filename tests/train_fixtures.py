@@ -84,3 +84,62 @@ def write_synthetic_cache(directory: Path, num_rows: int = 64, lengths: dict | N
     lengths = lengths or {"inputs": 16, "targets": 8}
     write_cache(synthetic_rows(num_rows, lengths, seed=seed), directory, lengths, pack=False, overwrite=True)
     return directory
+
+
+# --- Training runs in subprocesses, with TensorFlow and seqio blocked ---------------------------
+
+TF_BLOCKED_CLI = (
+    "import sys; sys.modules['tensorflow'] = None; sys.modules['seqio'] = None\n"
+    "from xlit_jax.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+TINY_MODEL_GIN = """
+MODEL_CONFIG = @xlit.MT5Config()
+xlit.MT5Config:
+  vocab_size = 300
+  emb_dim = 32
+  num_heads = 2
+  head_dim = 16
+  mlp_dim = 64
+  num_encoder_layers = 2
+  num_decoder_layers = 2
+"""
+
+
+def write_tiny_run_gin(path: Path, cache_dir: Path, extra: str = "") -> Path:
+    """A gin file: finetune_cached.gin + a tiny model + small batch, frequent checkpoints, dropout on."""
+    path.write_text(
+        "include 'runs/finetune_cached.gin'\n" + TINY_MODEL_GIN
+        + f"CACHED_DATA_DIR = '{cache_dir}'\nBATCH_SIZE = 8\nCHECKPOINT_PERIOD = 4\nDROPOUT_RATE = 0.1\n"
+        + "RANDOM_SEED = 5\n" + extra
+    )
+    return path
+
+
+def subprocess_env(num_devices: int = 1) -> dict:
+    """Environment for a CPU training subprocess with `num_devices` fake devices."""
+    import os
+
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={num_devices}"
+    env["JAX_PLATFORMS"] = "cpu"
+    return env
+
+
+def train_command(*args: str) -> list[str]:
+    """`xlit train ARGS` run by a Python where `import tensorflow` / `import seqio` fail."""
+    import sys
+
+    return [sys.executable, "-c", TF_BLOCKED_CLI, "train", *args]
+
+
+def losses_by_step(model_dir: Path) -> dict[int, float]:
+    """step -> loss from MODEL_DIR/train_metrics.jsonl; fails on a duplicated step."""
+    from xlit_jax.metrics_writer import read_jsonl
+
+    losses: dict[int, float] = {}
+    for record in read_jsonl(Path(model_dir) / "train_metrics.jsonl"):
+        assert record["step"] not in losses, f"step {record['step']} written twice"
+        losses[record["step"]] = record["loss"]
+    return losses

@@ -1,0 +1,174 @@
+"""The training run: outputs, evaluation hooks, resume, non-finite loss, and (slow, subprocesses)
+exact resume after SIGKILL, SIGTERM stop, and training from the cache with TensorFlow blocked."""
+import json
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import optax
+import pytest
+
+from train_fixtures import losses_by_step, subprocess_env, train_command, write_synthetic_cache, write_tiny_run_gin
+from xlit_jax import train_loop
+from xlit_jax.checkpointing import TrainingCheckpointer
+from xlit_jax.data import CachedData
+from xlit_jax.models.mt5 import MT5Config
+
+TINY = MT5Config(vocab_size=300, emb_dim=32, num_heads=2, head_dim=16, mlp_dim=64, num_encoder_layers=2,
+                 num_decoder_layers=2)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return write_synthetic_cache(tmp_path_factory.mktemp("data") / "cache", num_rows=96)
+
+
+def _train(model_dir, cache_dir, **kwargs):
+    args = dict(model_dir=str(model_dir), train_steps=6, batch_size=8, model_config=TINY,
+                train_data=CachedData(str(cache_dir), seed=1), checkpoint_period=3, progress_bar=False,
+                random_seed=0, dropout_rate=0.1)
+    args.update(kwargs)
+    return train_loop.train(**args)
+
+
+def test_run_writes_metrics_config_checkpoints_and_eval(tmp_path, cache_dir):
+    calls = []
+
+    def inference_evaluator(params, step):
+        calls.append(step)
+        return {"rank_accuracy": 0.25, "custom/metric": 1.0}
+
+    summary = _train(tmp_path, cache_dir, eval_data=CachedData(str(cache_dir), shuffle=False, repeat=False),
+                     eval_period=4, eval_steps=2, inference_evaluator=inference_evaluator)
+    assert summary["status"] == "completed" and summary["final_step"] == 6
+    records = [json.loads(line) for line in (tmp_path / "train_metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
+    for key in ("loss", "z_loss", "accuracy", "grad_norm", "learning_rate", "tokens_per_second",
+                "sequences_per_second", "mfu"):
+        assert key in records[0], key
+    assert all(np.isfinite(r["loss"]) for r in records) and records[0]["mfu"] is None  # CPU: no peak FLOP/s
+    assert calls == [4, 6]
+    by_step = {r["step"]: r for r in records}
+    assert by_step[4]["infer/rank_accuracy"] == 0.25 and by_step[4]["custom/metric"] == 1.0
+    assert np.isfinite(by_step[4]["eval/loss"]) and "eval/loss" in by_step[6] and "eval/loss" not in by_step[5]
+    assert TrainingCheckpointer(tmp_path).all_steps() == [3, 6]
+    assert (tmp_path / "config.gin").exists() and not (tmp_path / "train.lock").exists()
+    assert list((tmp_path / "tensorboard").iterdir())
+
+
+def test_resume_continues_with_the_same_losses(tmp_path, cache_dir):
+    _train(tmp_path / "straight", cache_dir, train_steps=6)
+    _train(tmp_path / "resumed", cache_dir, train_steps=3)
+    summary = _train(tmp_path / "resumed", cache_dir, train_steps=6)
+    assert summary["start_step"] == 3
+    assert losses_by_step(tmp_path / "resumed") == losses_by_step(tmp_path / "straight")
+    assert _train(tmp_path / "resumed", cache_dir, train_steps=6)["final_step"] == 6  # nothing left to do
+
+
+def test_non_finite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path, cache_dir):
+    exploding = optax.sgd(optax.piecewise_constant_schedule(1e-3, {5: 1e30}))
+    with pytest.raises(FloatingPointError, match=r"non-finite loss .* at step (6|7)\b"):
+        _train(tmp_path, cache_dir, train_steps=12, checkpoint_period=2, optimizer=exploding)
+    steps = TrainingCheckpointer(tmp_path).all_steps()
+    assert steps and max(steps) <= 6
+    last = losses_by_step(tmp_path)
+    assert all(np.isfinite(v) for v in last.values())  # the bad step's loss was not written as a good one
+
+
+def test_type_errors_name_the_gin_key(tmp_path, cache_dir):
+    with pytest.raises(TypeError, match=r"xlit.train.train_steps must be int, got str 'ten'"):
+        _train(tmp_path, cache_dir, train_steps="ten")
+    with pytest.raises(TypeError, match=r"MT5Config.emb_dim must be int"):
+        _train(tmp_path, cache_dir, model_config=MT5Config(emb_dim=32.5))
+
+
+def _run(model_dir, gin_file, steps, **popen):
+    return subprocess.Popen(train_command(f"--gin_file={gin_file}", f"--gin.MODEL_DIR={model_dir}",
+                                          f"--gin.TRAIN_STEPS={steps}"),
+                            env=subprocess_env(2), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def _finish(process, timeout=240):
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory, cache_dir):
+    """An uninterrupted 14-step run through the CLI, with TensorFlow and seqio blocked."""
+    root = tmp_path_factory.mktemp("reference")
+    gin_file = write_tiny_run_gin(root / "tiny.gin", cache_dir)
+    code, out, err = _finish(_run(root / "model", gin_file, 14))
+    assert code == 0, err
+    return gin_file, losses_by_step(root / "model")
+
+
+@pytest.mark.slow
+def test_cli_trains_from_the_cache_without_tensorflow(reference_run):
+    _, losses = reference_run
+    assert sorted(losses) == list(range(1, 15))
+    assert np.mean([losses[s] for s in range(11, 15)]) < np.mean([losses[s] for s in range(1, 5)])
+
+
+def _wait_for_steps(model_dir: Path, count: int, process, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"training exited early: {process.communicate()}")
+        if len(losses_by_step(model_dir)) >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"no {count} steps after {timeout}s")
+
+
+@pytest.mark.slow
+def test_sigkill_at_a_random_moment_then_restart_gives_identical_losses(tmp_path, reference_run):
+    gin_file, reference = reference_run
+    seed = random.randrange(10**6)
+    rng = random.Random(seed)
+    model_dir = tmp_path / "model"
+    for kill in range(2):  # two kills: the second one after a resume
+        process = _run(model_dir, gin_file, 14)
+        _wait_for_steps(model_dir, rng.randint(2, 11) if kill == 0 else len(losses_by_step(model_dir)) + 2, process)
+        time.sleep(rng.uniform(0, 0.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    code, out, err = _finish(_run(model_dir, gin_file, 14))
+    assert code == 0, err
+    assert "taking over stale lock" in out + err
+    assert losses_by_step(model_dir) == reference, f"random seed {seed}"  # bitwise equal floats
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_and_exits_zero(tmp_path, reference_run):
+    gin_file, reference = reference_run
+    model_dir = tmp_path / "model"
+    process = _run(model_dir, gin_file, 14)
+    _wait_for_steps(model_dir, 5, process)
+    process.send_signal(signal.SIGTERM)
+    code, out, err = _finish(process)
+    assert code == 0, err
+    assert "SIGTERM" in out
+    done = max(losses_by_step(model_dir))
+    assert done < 14 and TrainingCheckpointer(model_dir).latest_step() == done
+    assert not (model_dir / "train.lock").exists()
+    code, out, err = _finish(_run(model_dir, gin_file, 14))
+    assert code == 0, err
+    assert losses_by_step(model_dir) == reference
+
+
+@pytest.mark.slow
+def test_second_run_on_the_same_model_dir_is_refused(tmp_path, reference_run):
+    gin_file, _ = reference_run
+    model_dir = tmp_path / "model"
+    first = _run(model_dir, gin_file, 400)
+    try:
+        _wait_for_steps(model_dir, 1, first)
+        code, out, err = _finish(_run(model_dir, gin_file, 400))
+        assert code == 1 and "in use by a running training" in err and f"pid {first.pid}" in err
+    finally:
+        first.kill()
+        first.wait()
