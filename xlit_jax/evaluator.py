@@ -93,9 +93,18 @@ class EvalTask:
         return self.info["name"]
 
 
+def _registry():
+    try:
+        from seqio_tasks import eval_data, task_specs
+    except ImportError as error:
+        raise ImportError(f"the task registry (seqio_tasks) is not importable ({error}); run from the repository "
+                          "root or reinstall the package, or pass in-memory EvalTasks") from error
+    return eval_data, task_specs
+
+
 def resolve_task_names(mixture_or_task_names: str | Sequence[str]) -> list[str]:
     """Task names from exact task names, mixture names (their tasks with data) or regexes over eval tasks."""
-    from seqio_tasks import eval_data, task_specs
+    eval_data, task_specs = _registry()
 
     names = [mixture_or_task_names] if isinstance(mixture_or_task_names, str) else list(mixture_or_task_names)
     out: list[str] = []
@@ -131,8 +140,7 @@ def resolve_task_names(mixture_or_task_names: str | Sequence[str]) -> list[str]:
 def load_registry_tasks(mixture_or_task_names: str | Sequence[str], max_examples: int | None = None,
                         split: str | None = None) -> list[EvalTask]:
     """EvalTasks of registered tasks/mixtures/regexes, read TF-free through seqio_tasks.eval_data."""
-    from seqio_tasks import eval_data
-
+    eval_data, _ = _registry()
     tasks = []
     for name in resolve_task_names(mixture_or_task_names):
         examples = eval_data.load_eval_examples(name, split=split, max_examples=max_examples)
@@ -441,7 +449,7 @@ def evaluate(
                         rank_classify_fn=rank_classify_fn, generate_fn=generate_fn)
     run_info = {
         "name": run_name or (Path(output_dir).name if output_dir else None),
-        "checkpoint_path": checkpoint_path, "step": step, "vocabulary_path": str(vocabulary_path),
+        "checkpoint_path": checkpoint_path, "step": step, "output_dir": str(output_dir) if output_dir else None, "vocabulary_path": str(vocabulary_path),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "settings": {"batch_size": batch_size, "task_feature_lengths": dict(DEFAULT_FEATURE_LENGTHS,
                                                                            **(task_feature_lengths or {})),
