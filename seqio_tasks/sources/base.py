@@ -11,6 +11,9 @@ Reader = Callable[[Sequence[Path]], Iterable[RawRecord]]
 Converter = Callable[[Any], dict]
 
 ON_ERROR = ("raise", "skip")
+# A converter may add this key (a list of short strings) to an example: each note is
+# counted in `LoadReport.counts` (e.g. "no_target_marker") and the key is removed.
+NOTES_KEY = "_notes"
 BACKENDS = ("local", "hf", "tfds")
 
 
@@ -74,7 +77,7 @@ class Source:
     description: str = ""
     hf: RemoteRef | None = None
     tfds: RemoteRef | None = None
-    unlabelled_splits: tuple[str, ...] = ()     # splits whose examples carry no gold label
+    unlabelled_splits: tuple[str, ...] = ()     # splits without gold labels: their `label` is set to -1
     last_load_report: LoadReport | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -121,6 +124,10 @@ class Source:
                     raise MalformedRowError(path, line, reason) from err
                 report.skipped.append(SkippedRow(str(path), line, reason))
                 continue
+            for note in example.pop(NOTES_KEY, ()):
+                report.counts[note] = report.counts.get(note, 0) + 1
+            if split in self.unlabelled_splits and "label" in example:
+                example["label"] = -1
             examples.append({"idx": idx, **example})
         report.loaded = len(examples)
         self.last_load_report = report

@@ -86,12 +86,30 @@ def _multirc(row: dict) -> dict:
             "answer_idx": fields.integer(answer["idx"], "answer idx")}
 
 
+# Hugging Face / TFDS rows of SuperGLUE carry int labels; CB's order there is
+# (entailment, contradiction, neutral), the nli family's is (entailment, neutral, contradiction).
+_CB_REMOTE_TO_NLI = {0: 0, 1: 2, 2: 1}
+
+
+def _cb_remote(row: dict) -> dict:
+    return {"premise": row["premise"], "hypothesis": row["hypothesis"], "label": _CB_REMOTE_TO_NLI[int(row["label"])]}
+
+
+def _rte_remote(row: dict) -> dict:
+    return {"premise": row["premise"], "hypothesis": row["hypothesis"], "label": int(row["label"])}
+
+
+def _wsc_remote(row: dict) -> dict:
+    return {"text": row["text"], "span1_text": row["span1_text"], "span2_text": row["span2_text"],
+            "span1_index": int(row["span1_index"]), "span2_index": int(row["span2_index"]), "label": int(row["label"])}
+
+
 def _sg_hf(config: str, convert) -> RemoteRef:
     return RemoteRef("super_glue", config, {"train": "train", "validation": "validation"}, convert)
 
 
-def _sg_tfds(config: str) -> RemoteRef:
-    return RemoteRef(f"super_glue/{config}", None, {"train": "train", "validation": "validation"}, None)
+def _sg_tfds(config: str, convert) -> RemoteRef:
+    return RemoteRef(f"super_glue/{config}", None, {"train": "train", "validation": "validation"}, convert)
 
 
 def superglue_sources() -> list[Source]:
@@ -102,31 +120,31 @@ def superglue_sources() -> list[Source]:
         Source("super_glue_cb", "nli", "en", files("CB", ("validation", "val"), ("train32", "train32"), ("dev32", "dev32")),
                readers.jsonl, _cb, PTUNING.format(task="CB"), NLI_LABELS,
                "CommitmentBank (validation = SuperGLUE val; train32/dev32 = FewGLUE 32-example sets)",
-               hf=_sg_hf("cb", _cb), tfds=_sg_tfds("cb")),
+               hf=_sg_hf("cb", _cb_remote), tfds=_sg_tfds("cb", _cb_remote)),
         Source("super_glue_copa", "copa", "en", files("COPA", ("validation", "val"), ("train32", "train32"), ("dev32", "dev32")),
                readers.jsonl, copa_example, PTUNING.format(task="COPA"), ["choice1", "choice2"],
-               "COPA (SuperGLUE val, FewGLUE train32/dev32)", hf=_sg_hf("copa", copa_example), tfds=_sg_tfds("copa")),
+               "COPA (SuperGLUE val, FewGLUE train32/dev32)", hf=_sg_hf("copa", copa_example), tfds=_sg_tfds("copa", copa_example)),
         Source("super_glue_rte", "nli", "en",
                {"train": ("superglue/RTE/train.jsonl",), "validation": ("superglue/RTE/val.jsonl",),
                 "dev32": ("superglue/RTE/dev32.jsonl",)},
                readers.jsonl, _rte, JIANT.format(task="RTE") + "; val/dev32 from " + PTUNING.format(task="RTE"),
                NLI2_LABELS, "RTE, 2-way: 0 entailment, 1 not_entailment (test has no labels)",
-               hf=_sg_hf("rte", _rte), tfds=_sg_tfds("rte")),
+               hf=_sg_hf("rte", _rte_remote), tfds=_sg_tfds("rte", _rte_remote)),
         Source("super_glue_wic", "wic", "en", files("WiC", ("validation", "val"), ("train32", "train32"), ("dev32", "dev32")),
                readers.jsonl, _wic, PTUNING.format(task="WiC"), ["different", "same"],
-               "Words in Context (SuperGLUE val, FewGLUE train32/dev32)", hf=_sg_hf("wic", _wic), tfds=_sg_tfds("wic")),
+               "Words in Context (SuperGLUE val, FewGLUE train32/dev32)", hf=_sg_hf("wic", _wic), tfds=_sg_tfds("wic", _wic)),
         Source("super_glue_wsc", "coref_wsc", "en",
                {"train": ("superglue/WSC/train.jsonl",), "validation": ("superglue/WSC/val.jsonl",),
                 "dev32": ("superglue/WSC/dev32.jsonl",)},
                readers.jsonl, _wsc, JIANT.format(task="WSC") + "; val/dev32 from " + PTUNING.format(task="WSC"),
                ["false", "true"], "Winograd Schema (SuperGLUE WSC): does the pronoun refer to the noun?",
-               hf=_sg_hf("wsc.fixed", _wsc), tfds=_sg_tfds("wsc.fixed")),
+               hf=_sg_hf("wsc.fixed", _wsc_remote), tfds=_sg_tfds("wsc.fixed", _wsc_remote)),
         Source("super_glue_boolq", "boolq", "en", files("BoolQ", ("validation", "val"), ("train32", "train32")),
                readers.jsonl, _boolq, PTUNING.format(task="BoolQ"), NO_YES, "BoolQ (SuperGLUE val, FewGLUE train32)",
-               hf=_sg_hf("boolq", _boolq), tfds=_sg_tfds("boolq")),
+               hf=_sg_hf("boolq", _boolq), tfds=_sg_tfds("boolq", _boolq)),
         Source("super_glue_multirc", "multirc", "en", files("MultiRC", ("validation", "val")),
                multirc_answers, _multirc, PTUNING.format(task="MultiRC"), ["false", "true"],
-               "MultiRC: one example per (paragraph, question, candidate answer)", tfds=_sg_tfds("multirc")),
+               "MultiRC: one example per (paragraph, question, candidate answer)"),
     ]
 
 
@@ -193,7 +211,8 @@ def heldout_sources() -> list[Source]:
                f"Adversarial NLI round {r}, dev set (the annotated analysis CSV: context, statement, gold_label e/n/c)",
                hf=RemoteRef("anli", None, {"validation": f"dev_r{r}", "test": f"test_r{r}", "train": f"train_r{r}"},
                             lambda r_: {"premise": r_["premise"], "hypothesis": r_["hypothesis"], "label": r_["label"], "uid": r_["uid"]}),
-               tfds=RemoteRef(f"anli/r{r}", None, {"validation": "validation", "test": "test", "train": "train"}, None))
+               tfds=RemoteRef(f"anli/r{r}", None, {"validation": "validation", "test": "test", "train": "train"},
+                              lambda r_: {"premise": r_["context"], "hypothesis": r_["hypothesis"], "label": int(r_["label"]), "uid": r_["uid"]}))
         for r in (1, 2, 3)
     ]
     sources += [
@@ -215,7 +234,9 @@ def heldout_sources() -> list[Source]:
         Source("copa_en", "copa", "en",
                {"train": ("copa_en/train-en.jsonl",), "validation": ("copa_en/val-en.jsonl",), "test": ("copa_en/test-en.jsonl",)},
                readers.jsonl, copa_example, "GautamGupta17/MESH (data/xcopa, the XTREME English COPA files)",
-               ["choice1", "choice2"], "COPA English as shipped with XCOPA/XTREME (train/val/test labelled)"),
+               ["choice1", "choice2"],
+               "COPA English as shipped with XTREME (train/val labelled; every test label is 0 in this copy, "
+               "a placeholder, so test is unlabelled: label -1)", unlabelled_splits=("test",)),
         Source("xnli_en", "nli", "en", {"validation": ("xnli_en/dev-en.tsv",)},
                readers.tsv(header=False, num_columns=3), _xnli_en, "GautamGupta17/MESH (data/xnli, the XTREME files)",
                NLI_LABELS, "XNLI English dev (XTREME layout; test has no labels)",
@@ -235,7 +256,7 @@ def heldout_sources() -> list[Source]:
                readers.jsonl, copa_example, "cambridgeltl/xcopa (data/), https://github.com/cambridgeltl/xcopa",
                ["choice1", "choice2"], f"XCOPA {lang}",
                hf=RemoteRef("xcopa", lang, {"validation": "validation", "test": "test"}, copa_example),
-               tfds=RemoteRef(f"xcopa/{lang}", None, {"validation": "validation", "test": "test"}, None))
+               tfds=RemoteRef(f"xcopa/{lang}", None, {"validation": "validation", "test": "test"}, copa_example))
         for lang in XCOPA_LANGUAGES
     ]
     return sources

@@ -42,21 +42,36 @@ def _kobest_hellaswag(row: dict) -> dict:
             "label": fields.integer(row["label"], "label", (0, 1, 2, 3))}
 
 
-def _unbracket(sentence: str, name: str) -> tuple[str, int, int]:
-    """Removes the one [target] bracket pair KoBEST WiC puts around the word; returns text, start, end."""
-    start, end = sentence.find("["), sentence.find("]")
-    if start < 0 or end < start or sentence.count("[") != 1 or sentence.count("]") != 1:
-        raise RowError(f"{name} must mark the target word with exactly one [...] pair: {sentence!r}")
-    clean = sentence[:start] + sentence[start + 1:end] + sentence[end + 1:]
-    return clean, start, end - 1
+def _unbracket(sentence: str) -> tuple[str, int, int]:
+    """Removes KoBEST WiC's [ ] marks around the target word: (text, start, end) of the first marked span.
+
+    The brackets are markup only, so every '[' and ']' is removed. A few upstream rows mark
+    the word twice, leave a stray ']' or mark nothing; the first complete [...] pair gives
+    the span, and (-1, -1) means no span was marked.
+    """
+    start = sentence.find("[")
+    end = sentence.find("]", start + 1) if start >= 0 else -1
+    clean = sentence.replace("[", "").replace("]", "")
+    if start < 0 or end < 0:
+        return clean, -1, -1
+    # offsets in the cleaned text: brackets before the span shift it left
+    shift = sentence[:start].count("[") + sentence[:start].count("]")
+    span_start = start - shift
+    return clean, span_start, span_start + (end - start - 1)
 
 
 def _kobest_wic(row: dict) -> dict:
-    sentence1, start1, end1 = _unbracket(fields.text(row, "SENTENCE1"), "SENTENCE1")
-    sentence2, start2, end2 = _unbracket(fields.text(row, "SENTENCE2"), "SENTENCE2")
+    sentence1, start1, end1 = _unbracket(fields.text(row, "SENTENCE1"))
+    sentence2, start2, end2 = _unbracket(fields.text(row, "SENTENCE2"))
+    notes = []
+    if start1 < 0 or start2 < 0:
+        notes.append("no_target_marker")
+    if row["SENTENCE1"].count("[") + row["SENTENCE2"].count("[") != 2 or \
+            row["SENTENCE1"].count("]") + row["SENTENCE2"].count("]") != 2:
+        notes.append("irregular_target_marks")
     return {"word": fields.text(row, "Target"), "sentence1": sentence1, "sentence2": sentence2,
             "label": fields.boolean(row["ANSWER"], "ANSWER"),
-            "start1": start1, "end1": end1, "start2": start2, "end2": end2}
+            "start1": start1, "end1": end1, "start2": start2, "end2": end2, "_notes": notes}
 
 
 def _kobest_files(task: str) -> dict[str, tuple[str, ...]]:
@@ -92,7 +107,7 @@ def kobest_sources() -> list[Source]:
         Source("kobest_wic", "wic", "ko", _kobest_files("WiC"),
                readers.tsv(["ID", "Target", "SENTENCE1", "Dictionary 1", "Link 1", "SENTENCE2", "Dictionary 2", "Link2", "ANSWER"]),
                _kobest_wic, KOBEST.format(task="WiC"), ["different", "same"],
-               "KoBEST WiC: is the [bracketed] word used in the same sense? (brackets removed, offsets kept)",
+               "KoBEST WiC: same sense of the [bracketed] word? (brackets removed, span offsets kept; -1 when unmarked)",
                hf=_kobest_hf("wic", lambda r: {"word": r["word"], "sentence1": r["context_1"], "sentence2": r["context_2"], "label": r["label"]})),
     ]
 
@@ -199,24 +214,18 @@ def hate_speech_sources() -> list[Source]:
                {"train": ("korean_hate_speech/labeled/train.tsv",), "validation": ("korean_hate_speech/labeled/dev.tsv",)},
                readers.tsv(["comments", "contain_gender_bias", "bias", "hate"]), _beep,
                "kocohub/korean-hate-speech, https://github.com/kocohub/korean-hate-speech", BEEP_LABELS,
-               "BEEP!: news comments labelled none/offensive/hate (+ social bias); test has no labels",
-               hf=RemoteRef("kor_hate", None, {"train": "train", "validation": "test"},
-                            lambda r: {"text": r["comments"], "label": r["hate"], "bias": str(r["bias"]),
-                                       "contain_gender_bias": int(r["contain_gender_bias"])})),
+               "BEEP!: news comments labelled none/offensive/hate (+ social bias); test has no labels"),
         Source("apeach", "hate_speech", "ko", {"test": ("apeach/test.csv",)},
                readers.csv_rows(["text", "user_age", "user_gender", "text_topic", "class", "age", "text_topic_eng"]),
                _apeach, "jason9693/APEACH, https://github.com/jason9693/APEACH", APEACH_LABELS,
-               "APEACH: crowd-written texts, Default (not offensive) vs Spoiled (offensive); evaluation set only",
-               hf=RemoteRef("jason9693/APEACH", None, {"test": "test"},
-                            lambda r: {"text": r["text"], "label": r["class"], "topic": r.get("text_topic_eng", "")})),
+               "APEACH: crowd-written texts, Default (not offensive) vs Spoiled (offensive); evaluation set only"),
         Source("unsmile", "hate_speech", "ko",
                {"train": ("unsmile/unsmile_train_v1.0.tsv",), "validation": ("unsmile/unsmile_valid_v1.0.tsv",)},
                readers.tsv(UNSMILE_COLUMNS), _unsmile,
                "smilegate-ai/korean_unsmile_dataset, https://github.com/smilegate-ai/korean_unsmile_dataset",
                UNSMILE_LABELS,
                "UnSmile (multi-label): label = hate if any hate category, else offensive (악플/욕설), else clean; "
-               "`categories` keeps the multi-label set",
-               hf=RemoteRef("smilegate-ai/kor_unsmile", None, {"train": "train", "validation": "valid"}, None)),
+               "`categories` keeps the multi-label set"),
     ]
 
 

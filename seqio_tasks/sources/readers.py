@@ -66,7 +66,11 @@ def tsv(columns: Sequence[str] | None = None, header: bool = True, num_columns: 
 
 def csv_rows(columns: Sequence[str] | None = None, delimiter: str = ",",
              strict_width: bool = True) -> Callable[[Sequence[Path]], Iterable[RawRecord]]:
-    """A reader of quoted CSV files with a header: rows as dicts; a row's line is where it starts."""
+    """A reader of quoted CSV files with a header that holds `columns` (any order): rows as dicts.
+
+    A row's line is the line where it starts (quoted fields may span lines). With
+    `strict_width` a row must have exactly as many fields as the header.
+    """
 
     def read(paths: Sequence[Path]) -> Iterator[RawRecord]:
         for path in paths:
@@ -79,8 +83,9 @@ def csv_rows(columns: Sequence[str] | None = None, delimiter: str = ",",
                 except csv.Error as err:
                     raise MalformedFileError(path, f"unreadable header: {err}") from None
                 names = [h.strip() for h in header]
-                if columns is not None and names[: len(columns)] != list(columns):
-                    raise MalformedFileError(path, f"expected header {list(columns)}, found {header}")
+                missing = [c for c in columns or () if c not in names]
+                if missing:
+                    raise MalformedFileError(path, f"header lacks columns {missing} (found {header})")
                 start = reader.line_num + 1
                 while True:
                     try:
