@@ -1,0 +1,470 @@
+"""The real promptsource (P3 / T0) templates, read from their `templates.yaml` files and rendered here.
+
+The promptsource package does not install on Python >= 3.10, so this module reads its data
+files itself: each `templates/{dataset}[/{subset}]/templates.yaml` holds `!Template` objects
+(name, id, jinja = "input ||| target", answer_choices = Jinja split on "|||", and a
+`!TemplateMetadata` with original_task, choices_in_prompt, metrics, languages).
+
+Promptsource templates expect Hugging Face `datasets` field names. Our sources yield the
+family's canonical examples instead, so each held-out (and English training) dataset has a
+converter from the canonical schema to its HF fields (`HF_CONVERTERS`); `render` applies it,
+`render_hf` renders a row that already has HF fields.
+
+T0 evaluates on the original-task templates only; `load_promptsource_templates` returns
+those by default.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import random
+import re
+import zlib
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import jinja2
+import yaml
+
+from seqio_tasks.templating import RenderedExample
+
+PIPE = "|||"
+_PIPE_PLACEHOLDER = "\u241e\u241e\u241e"   # stands in for "|||" inside example values while rendering
+
+
+class PromptsourceError(ValueError):
+    """A promptsource file did not parse, or a template failed to render; names the file/template."""
+
+
+# ----------------------------------------------------------------------------- Jinja environment
+
+
+@jinja2.pass_context
+def _choice(context: jinja2.runtime.Context, choices: Any) -> Any:
+    """promptsource's `choice` filter, made reproducible: a random pick seeded per (template, example)."""
+    choices = list(choices)
+    if not choices:
+        return ""   # e.g. the answers of an unlabelled QA row: the target renders empty
+    rng = context.get("_choice_rng")
+    return (rng or random).choice(choices)
+
+
+def _most_frequent(items: Any) -> list:
+    """promptsource's `most_frequent` filter: the items that occur most often (ties kept, in order)."""
+    items = list(items)
+    if not items:
+        return []
+    counts = Counter(items)
+    top = max(counts.values())
+    return [item for item in dict.fromkeys(items) if counts[item] == top]
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters["choice"] = _choice
+    env.filters["most_frequent"] = _most_frequent
+    env.filters["highlight"] = lambda text: text   # promptsource's UI-only highlighting
+    env.globals.update(zip=zip)
+    return env
+
+
+_ENV = _environment()
+
+
+@functools.lru_cache(maxsize=None)
+def _compile(source: str) -> jinja2.Template:
+    return _ENV.from_string(source)
+
+
+# ----------------------------------------------------------------------------- canonical -> HF fields
+
+
+def _nli_rows(order: tuple[int, ...] | None = None) -> Callable[[Mapping], dict]:
+    """premise/hypothesis/label; `order` maps our label (0 ent, 1 neutral, 2 contra) to the HF label."""
+
+    def convert(example: Mapping) -> dict:
+        label = int(example["label"])
+        if order is not None and label >= 0:
+            label = order[label]
+        return {"premise": example["premise"], "hypothesis": example["hypothesis"], "label": label,
+                "idx": example.get("idx", 0), "uid": str(example.get("uid", "")), "reason": ""}
+
+    return convert
+
+
+def _copa(example: Mapping) -> dict:
+    return {key: example[key] for key in ("premise", "choice1", "choice2", "question", "label")} | {
+        "idx": example.get("idx", 0)}
+
+
+_SENTENCE_END = re.compile(r"^(.*[.!?][\"')\]]*)\s+(\S.*)$", re.S)
+
+
+def split_hellaswag_context(context: str) -> tuple[str, str]:
+    """(ctx_a, ctx_b): the full sentences, and the unfinished last one (HF HellaSwag's two parts)."""
+    match = _SENTENCE_END.match(context.strip())
+    if match is None or match.group(2).rstrip()[-1:] in ".!?":
+        return context.strip(), ""
+    return match.group(1), match.group(2)
+
+
+def _hellaswag(example: Mapping) -> dict:
+    ctx_a, ctx_b = example.get("ctx_a"), example.get("ctx_b")
+    if ctx_a is None or ctx_b is None:
+        ctx_a, ctx_b = split_hellaswag_context(example["context"])
+    label = int(example["label"])
+    return {"ctx": example["context"], "ctx_a": ctx_a, "ctx_b": ctx_b, "endings": list(example["endings"]),
+            "label": "" if label < 0 else str(label), "activity_label": example.get("activity", ""),
+            "ind": example.get("idx", 0), "source_id": "", "split": "", "split_type": ""}
+
+
+def _winogrande(example: Mapping) -> dict:
+    label = int(example["label"])
+    return {"sentence": example["sentence"], "option1": example["option1"], "option2": example["option2"],
+            "answer": "" if label < 0 else str(label + 1)}
+
+
+def _story_cloze(example: Mapping) -> dict:
+    sentences = list(example["sentences"])
+    if len(sentences) != 4:
+        raise PromptsourceError(f"story_cloze needs 4 story sentences, got {len(sentences)}")
+    row = {f"input_sentence_{i + 1}": sentence for i, sentence in enumerate(sentences)}
+    label = int(example["label"])
+    return row | {"sentence_quiz1": example["ending1"], "sentence_quiz2": example["ending2"],
+                  "answer_right_ending": -1 if label < 0 else label + 1, "story_id": example.get("story_id", "")}
+
+
+def _wic(example: Mapping) -> dict:
+    row = {key: example[key] for key in ("word", "sentence1", "sentence2", "label")}
+    for key in ("start1", "end1", "start2", "end2"):
+        row[key] = example.get(key, -1)
+    return row | {"idx": example.get("idx", 0)}
+
+
+def _word_index(text: str, span: str) -> int:
+    words = [w.strip(".,;:!?\"'()").lower() for w in text.split(" ")]
+    target = span.split(" ")[0].strip(".,;:!?\"'()").lower()
+    if target not in words:
+        raise PromptsourceError(f"cannot find {span!r} among the words of {text!r}")
+    return words.index(target)
+
+
+def _wsc(example: Mapping) -> dict:
+    text = example["text"]
+    span1_index = example.get("span1_index")
+    span2_index = example.get("span2_index")
+    return {"text": text, "span1_text": example["span1_text"], "span2_text": example["span2_text"],
+            "span1_index": _word_index(text, example["span1_text"]) if span1_index is None else span1_index,
+            "span2_index": _word_index(text, example["span2_text"]) if span2_index is None else span2_index,
+            "label": example["label"], "idx": example.get("idx", 0)}
+
+
+def _boolq(example: Mapping) -> dict:
+    return {"question": example["question"], "passage": example["passage"], "label": example["label"],
+            "idx": example.get("idx", 0)}
+
+
+def _multirc(example: Mapping) -> dict:
+    return {"paragraph": example["paragraph"], "question": example["question"], "answer": example["answer"],
+            "label": example["label"],
+            "idx": {"paragraph": example.get("paragraph_idx", 0), "question": example.get("question_idx", 0),
+                    "answer": example.get("answer_idx", 0)}}
+
+
+def _pawsx(example: Mapping) -> dict:
+    return {"id": example.get("id", example.get("idx", 0)), "sentence1": example["sentence1"],
+            "sentence2": example["sentence2"], "label": example["label"]}
+
+
+def _financial_phrasebank(example: Mapping) -> dict:
+    return {"sentence": example["text"], "label": example["label"]}
+
+
+def _tydiqa_secondary(example: Mapping) -> dict:
+    qid = str(example.get("id", ""))
+    if not qid.startswith("english-"):
+        qid = f"english-{qid}"   # the templates select English rows by this id prefix
+    return {"id": qid, "title": example.get("title", ""), "context": example["context"],
+            "question": example["question"],
+            "answers": {"text": list(example["answers"]), "answer_start": list(example["answer_start"])}}
+
+
+# (promptsource dataset, subset) -> converter from our canonical example to its HF fields.
+HF_CONVERTERS: dict[tuple[str, str | None], Callable[[Mapping], dict]] = {
+    ("super_glue", "cb"): _nli_rows(order=(0, 2, 1)),     # HF CB: 0 entailment, 1 contradiction, 2 neutral
+    ("super_glue", "rte"): _nli_rows(),                   # 0 entailment, 1 not_entailment (same as ours)
+    ("anli", None): _nli_rows(),                          # 0 entailment, 1 neutral, 2 contradiction
+    ("xnli", "en"): _nli_rows(),
+    ("super_glue", "copa"): _copa,
+    ("hellaswag", None): _hellaswag,
+    ("winogrande", "winogrande_xl"): _winogrande,
+    ("winogrande", "winogrande_debiased"): _winogrande,
+    ("story_cloze", "2016"): _story_cloze,
+    ("super_glue", "wic"): _wic,
+    ("super_glue", "wsc.fixed"): _wsc,
+    ("super_glue", "boolq"): _boolq,
+    ("super_glue", "multirc"): _multirc,
+    ("paws-x", "en"): _pawsx,
+    ("financial_phrasebank", "sentences_allagree"): _financial_phrasebank,
+    ("tydiqa", "secondary_task"): _tydiqa_secondary,
+}
+
+# Our dataset (seqio_tasks.sources name) -> its promptsource (dataset, subset).
+PROMPTSOURCE_DATASETS: dict[str, tuple[str, str | None]] = {
+    "super_glue_cb": ("super_glue", "cb"),
+    "super_glue_rte": ("super_glue", "rte"),
+    "anli_r1": ("anli", None),
+    "anli_r2": ("anli", None),
+    "anli_r3": ("anli", None),
+    "xnli_en": ("xnli", "en"),
+    "super_glue_copa": ("super_glue", "copa"),
+    "copa_en": ("super_glue", "copa"),
+    "hellaswag": ("hellaswag", None),
+    "winogrande": ("winogrande", "winogrande_xl"),
+    "story_cloze": ("story_cloze", "2016"),
+    "super_glue_wic": ("super_glue", "wic"),
+    "super_glue_wsc": ("super_glue", "wsc.fixed"),
+    "super_glue_boolq": ("super_glue", "boolq"),
+    "super_glue_multirc": ("super_glue", "multirc"),
+    "pawsx_xtreme_en": ("paws-x", "en"),
+    "finance_sentiment_en": ("financial_phrasebank", "sentences_allagree"),
+    "tydiqa_goldp_en": ("tydiqa", "secondary_task"),
+}
+
+
+# ----------------------------------------------------------------------------- templates
+
+
+@dataclasses.dataclass(frozen=True)
+class PromptsourceTemplate:
+    """One promptsource template of a (dataset, subset), rendered on canonical or HF-format rows."""
+
+    dataset: str
+    subset: str | None
+    id: str
+    name: str
+    jinja: str
+    answer_choices: str | None
+    original_task: bool
+    choices_in_prompt: bool
+    metrics: tuple[str, ...]
+    languages: tuple[str, ...]
+    reference: str = ""
+    path: str = ""
+    language: str = "en"    # the template's language and style on the cross-lingual axis
+    style: str = "p3"
+
+    @property
+    def full_name(self) -> str:
+        """`dataset/subset/name`, how errors name the template."""
+        return "/".join(p for p in (self.dataset, self.subset, self.name) if p)
+
+    @property
+    def converter(self) -> Callable[[Mapping], dict] | None:
+        """The canonical -> HF field converter of this template's dataset, if one is registered."""
+        return HF_CONVERTERS.get((self.dataset, self.subset))
+
+    def compile(self) -> None:
+        """Parses the Jinja text (input, target and answer choices); raises PromptsourceError."""
+        for part, source in (("jinja", self.jinja), ("answer_choices", self.answer_choices)):
+            if source is None:
+                continue
+            try:
+                _compile(source)
+            except jinja2.TemplateError as error:
+                raise PromptsourceError(f"{self.path}: template {self.name!r} {part}: {error}") from error
+
+    def to_hf(self, example: Mapping[str, Any]) -> dict:
+        """The HF-format row of a canonical example (KeyError names the missing canonical field)."""
+        if self.converter is None:
+            raise PromptsourceError(f"no canonical -> HF converter for {self.dataset}/{self.subset}; "
+                                    f"render HF-format rows with render_hf")
+        try:
+            return self.converter(example)
+        except KeyError as error:
+            raise PromptsourceError(f"template {self.full_name}: the example has no field {error.args[0]!r} "
+                                    f"(fields: {sorted(example)})") from error
+
+    def render(self, example: Mapping[str, Any]) -> RenderedExample:
+        """Renders a canonical example of our sources (converted to HF fields first).
+
+        An unlabelled example (label None or negative) gets an empty target and no answer index.
+        """
+        rendered = self.render_hf(self.to_hf(example))
+        label = example.get("label", 0)
+        if label is None or (isinstance(label, int) and label < 0):
+            return RenderedExample(inputs=rendered.inputs, targets="", options=rendered.options, answer_index=None)
+        return rendered
+
+    def get_answer_choices(self, row: Mapping[str, Any]) -> list[str] | None:
+        """The answer choices rendered for an HF-format row (None when the template has none)."""
+        if self.answer_choices is None:
+            return None
+        text = self._render(self.answer_choices, self._protect(row), "answer_choices")
+        return [self._restore(choice.strip()) for choice in text.split(PIPE)]
+
+    def render_hf(self, row: Mapping[str, Any]) -> RenderedExample:
+        """Renders a row that already has the HF dataset's field names."""
+        protected = self._protect(row)
+        choices = self.get_answer_choices(row)
+        context = dict(protected)
+        if choices is not None:
+            context["answer_choices"] = [self._protect_value(c) for c in choices]
+        text = self._render(self.jinja, context, "jinja")
+        parts = [self._restore(part.strip()) for part in text.split(PIPE)]
+        if len(parts) > 2:
+            raise PromptsourceError(f"template {self.full_name} rendered {len(parts)} '|||' parts (expected 2)")
+        inputs, targets = parts[0], parts[1] if len(parts) > 1 else ""
+        answer_index = choices.index(targets) if choices is not None and targets in choices else None
+        return RenderedExample(inputs=inputs, targets=targets, options=choices, answer_index=answer_index)
+
+    # -- helpers
+
+    def _seed(self, row: Mapping[str, Any]) -> int:
+        key = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
+        return zlib.crc32(f"{self.id}\n{key}".encode("utf-8"))
+
+    def _render(self, source: str, context: Mapping[str, Any], part: str) -> str:
+        try:
+            return _compile(source).render(**context, _choice_rng=random.Random(self._seed(context)))
+        except jinja2.UndefinedError as error:
+            raise PromptsourceError(f"template {self.full_name} ({part}): {error}; row fields: {sorted(context)}") from error
+        except (jinja2.TemplateError, TypeError, ValueError, IndexError, KeyError, AttributeError) as error:
+            raise PromptsourceError(f"template {self.full_name} ({part}): {type(error).__name__}: {error}") from error
+
+    @classmethod
+    def _protect_value(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace(PIPE, _PIPE_PLACEHOLDER)
+        if isinstance(value, list):
+            return [cls._protect_value(v) for v in value]
+        if isinstance(value, dict):
+            return {k: cls._protect_value(v) for k, v in value.items()}
+        return value
+
+    @classmethod
+    def _protect(cls, row: Mapping[str, Any]) -> dict:
+        return {key: cls._protect_value(value) for key, value in row.items()}
+
+    @staticmethod
+    def _restore(text: str) -> str:
+        return text.replace(_PIPE_PLACEHOLDER, PIPE)
+
+
+# ----------------------------------------------------------------------------- reading files
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe YAML loader that knows promptsource's !Template and !TemplateMetadata tags."""
+
+
+def _mapping(loader: yaml.SafeLoader, node: yaml.Node) -> dict:
+    return loader.construct_mapping(node, deep=True)
+
+
+_Loader.add_constructor("!Template", _mapping)
+_Loader.add_constructor("!TemplateMetadata", _mapping)
+
+
+def default_directory() -> Path:
+    """The promptsource templates directory: {data_dir}/promptsource_templates."""
+    from xlit_jax.paths import data_dir
+
+    root = data_dir()
+    if root is None:
+        raise FileNotFoundError("no data directory: set $XLIT_DATA_DIR (or gin xlit.data_dir.path) to find "
+                                "promptsource_templates/")
+    return root / "promptsource_templates"
+
+
+def _templates_root(directory: str | Path | None) -> Path:
+    root = Path(directory) if directory is not None else default_directory()
+    if (root / "templates").is_dir():
+        root = root / "templates"
+    if not root.is_dir():
+        raise FileNotFoundError(f"promptsource templates directory not found: {root}")
+    return root
+
+
+def find_template_files(directory: str | Path | None = None) -> list[Path]:
+    """Every `templates.yaml` under the promptsource templates directory, sorted."""
+    return sorted(_templates_root(directory).rglob("templates.yaml"))
+
+
+def _metadata_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(str(v) for v in value)
+
+
+def parse_file(path: str | Path) -> list[PromptsourceTemplate]:
+    """All templates of one promptsource `templates.yaml` file."""
+    path = Path(path)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except yaml.YAMLError as error:
+        raise PromptsourceError(f"{path}: not valid promptsource YAML: {error}") from error
+    if not isinstance(data, Mapping) or "dataset" not in data or not isinstance(data.get("templates"), Mapping):
+        raise PromptsourceError(f"{path}: expected keys 'dataset' and 'templates' (a mapping of id -> !Template)")
+    dataset, subset = str(data["dataset"]), data.get("subset")
+    subset = None if subset is None else str(subset)
+    templates = []
+    for key, raw in data["templates"].items():
+        where = f"{path}: template {key}"
+        if not isinstance(raw, Mapping):
+            raise PromptsourceError(f"{where}: not a !Template mapping")
+        missing = [field for field in ("id", "name", "jinja") if field not in raw]
+        if missing:
+            raise PromptsourceError(f"{where}: missing {missing}")
+        metadata = raw.get("metadata") or {}
+        if not isinstance(metadata, Mapping):
+            raise PromptsourceError(f"{where}: metadata is not a !TemplateMetadata mapping")
+        choices = raw.get("answer_choices")
+        templates.append(PromptsourceTemplate(
+            dataset=dataset, subset=subset, id=str(raw["id"]), name=str(raw["name"]), jinja=str(raw["jinja"]),
+            answer_choices=None if choices is None else str(choices),
+            original_task=bool(metadata.get("original_task", False)),
+            choices_in_prompt=bool(metadata.get("choices_in_prompt", False)),
+            metrics=_metadata_tuple(metadata.get("metrics")), languages=_metadata_tuple(metadata.get("languages")),
+            reference=str(raw.get("reference") or ""), path=str(path)))
+    return templates
+
+
+@functools.lru_cache(maxsize=4)
+def _all_templates(root: str) -> dict[tuple[str, str | None], tuple[PromptsourceTemplate, ...]]:
+    by_dataset: dict[tuple[str, str | None], tuple[PromptsourceTemplate, ...]] = {}
+    for path in find_template_files(root):
+        templates = parse_file(path)
+        if templates:
+            by_dataset[(templates[0].dataset, templates[0].subset)] = tuple(templates)
+    return by_dataset
+
+
+def load_all_promptsource(directory: str | Path | None = None) -> dict[tuple[str, str | None], list[PromptsourceTemplate]]:
+    """Every promptsource file parsed: (dataset, subset) -> its templates."""
+    root = str(_templates_root(directory))
+    return {key: list(value) for key, value in _all_templates(root).items()}
+
+
+def load_promptsource_templates(dataset: str, subset: str | None = None, directory: str | Path | None = None,
+                                original_task_only: bool = True) -> list[PromptsourceTemplate]:
+    """The promptsource templates of one (dataset, subset), the original-task ones by default (T0's set)."""
+    root = _templates_root(directory)
+    path = root / dataset / subset / "templates.yaml" if subset else root / dataset / "templates.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no promptsource templates for {dataset}/{subset or ''}: {path} does not exist")
+    templates = list(_all_templates(str(root)).get((dataset, subset), ()))
+    if not templates:
+        templates = parse_file(path)
+    return [t for t in templates if t.original_task or not original_task_only]
+
+
+def templates_for_source(source_name: str, directory: str | Path | None = None,
+                         original_task_only: bool = True) -> list[PromptsourceTemplate]:
+    """The promptsource templates that apply to one of our sources (by PROMPTSOURCE_DATASETS)."""
+    if source_name not in PROMPTSOURCE_DATASETS:
+        raise KeyError(f"no promptsource mapping for source {source_name!r}; mapped: {sorted(PROMPTSOURCE_DATASETS)}")
+    dataset, subset = PROMPTSOURCE_DATASETS[source_name]
+    return load_promptsource_templates(dataset, subset, directory, original_task_only)
