@@ -8,7 +8,7 @@ English: english.py, KORANI release dump: korani_dump.py).
 """
 from seqio_tasks.sources.base import LoadReport, RemoteRef, SkippedRow, Source
 from seqio_tasks.sources.errors import DataError, MalformedFileError, MalformedRowError, MissingDataError, RowError
-from seqio_tasks.sources.registry import all_sources, get_source, register_source
+from seqio_tasks.sources.registry import all_sources, format_sources_table, get_source, register_source
 
-__all__ = ["Source", "LoadReport", "SkippedRow", "RemoteRef", "get_source", "all_sources", "register_source",
+__all__ = ["Source", "LoadReport", "SkippedRow", "RemoteRef", "get_source", "all_sources", "register_source", "format_sources_table",
            "DataError", "MalformedRowError", "MalformedFileError", "MissingDataError", "RowError"]

@@ -221,7 +221,10 @@ def heldout_sources() -> list[Source]:
                "rowanz/hellaswag val, as text by klosax/hellaswag_text_data (hellaswag_val_full.txt.bz2)",
                ["ending1", "ending2", "ending3", "ending4"], "HellaSwag validation (10,042 items)",
                hf=RemoteRef("hellaswag", None, {"train": "train", "validation": "validation"},
-                            lambda r: {"context": r["ctx"], "endings": r["endings"], "label": int(r["label"]), "activity": r["activity_label"]})),
+                            lambda r: {"context": r["ctx"], "endings": r["endings"], "label": int(r["label"]), "activity": r["activity_label"]}),
+               tfds=RemoteRef("hellaswag", None, {"train": "train", "validation": "validation"},
+                              lambda r: {"context": r["context"], "endings": list(r["endings"]), "label": int(r["label"]),
+                                         "activity": r["activity_label"]})),
         Source("winogrande", "coref_winogrande", "en",
                {**{f"train_{size}": (f"winogrande/train_{size}.jsonl", f"winogrande/train_{size}-labels.lst")
                    for size in WINOGRANDE_SIZES},
@@ -255,8 +258,7 @@ def heldout_sources() -> list[Source]:
                {"validation": (f"xcopa/data/{lang}/val.{lang}.jsonl",), "test": (f"xcopa/data/{lang}/test.{lang}.jsonl",)},
                readers.jsonl, copa_example, "cambridgeltl/xcopa (data/), https://github.com/cambridgeltl/xcopa",
                ["choice1", "choice2"], f"XCOPA {lang}",
-               hf=RemoteRef("xcopa", lang, {"validation": "validation", "test": "test"}, copa_example),
-               tfds=RemoteRef(f"xcopa/{lang}", None, {"validation": "validation", "test": "test"}, copa_example))
+               hf=RemoteRef("xcopa", lang, {"validation": "validation", "test": "test"}, copa_example))
         for lang in XCOPA_LANGUAGES
     ]
     return sources

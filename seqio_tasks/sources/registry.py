@@ -47,3 +47,21 @@ def all_sources() -> list:
     """Every registered source, in registration order."""
     _ensure_builtins()
     return list(_REGISTRY.values())
+
+
+def format_sources_table(markdown: bool = False, include_dump: bool = False) -> str:
+    """A table of the sources: name, family, language, splits, remote backends, files' origin."""
+    columns = ("name", "family", "lang", "splits", "remote", "origin")
+    rows = []
+    for source in all_sources():
+        if source.name.startswith("korani_dump_") and not include_dump:
+            continue
+        splits = ", ".join(s + ("*" if s in source.unlabelled_splits else "") for s in source.splits)
+        remote = "+".join(b for b in ("hf", "tfds") if getattr(source, b, None)) or "-"
+        rows.append([source.name, source.family, source.language, splits, remote, source.upstream.split(", http")[0]])
+    if markdown:
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        return "\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows])
+    widths = [max(len(c), *(len(r[k]) for r in rows)) for k, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(widths[k]) for k, c in enumerate(columns)).rstrip(), "  ".join("-" * w for w in widths)]
+    return "\n".join(lines + ["  ".join(c.ljust(widths[k]) for k, c in enumerate(row)).rstrip() for row in rows])
