@@ -184,6 +184,14 @@ def test_question_pair_label_is_flipped_to_paraphrase(shared_data, split):
     assert collections.Counter(e["label"] for e in examples) == expected
 
 
+@pytest.mark.parametrize("split,file_name", [("train", "kor_pair_train.csv"), ("test", "kor_Pair_test.csv")])
+def test_question_pair_csv_release(shared_data, split, file_name):
+    rows = csv_dicts(shared_data / "question_pair" / file_name)
+    examples = get_source("question_pair_csv").load(split)
+    assert collections.Counter(e["label"] for e in examples) == collections.Counter(1 - int(r["is_duplicate"]) for r in rows)
+    assert examples[0]["sentence1"] == rows[0]["question1"].strip()
+
+
 def test_parakqc_pairs(shared_data):
     lines = (shared_data / "parakqc/paraKQC_v1.txt").read_text(encoding="utf-8").splitlines()
     sentences = [line.split("\t")[2].strip() for line in lines]
