@@ -1,0 +1,123 @@
+"""Rank classification: the shared-encoder scorer equals the naive full-model reference."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from xlit_jax import scoring
+from xlit_jax.models import mt5
+
+CFG = mt5.MT5Config(vocab_size=97, emb_dim=32, num_heads=4, num_encoder_layers=2, num_decoder_layers=2,
+                    head_dim=8, mlp_dim=64, relative_attention_num_buckets=8, relative_attention_max_distance=16)
+MODEL = mt5.Transformer(CFG)
+
+
+@pytest.fixture(scope="module")
+def params():
+    params = mt5.init_params(CFG, jax.random.key(3))
+    # Sharper output distribution than the default init, so options differ clearly in score.
+    params["decoder"]["logits_dense"]["kernel"] = params["decoder"]["logits_dense"]["kernel"] * 8.0
+    return params
+
+
+def _random_examples(seed, count, min_options=2, max_options=5):
+    rng = np.random.default_rng(seed)
+    inputs, options = [], []
+    for _ in range(count):
+        inputs.append(list(rng.integers(2, CFG.vocab_size, rng.integers(1, 30))) + [1])
+        options.append([list(rng.integers(2, CFG.vocab_size, rng.integers(0, 6))) + [1]
+                        for _ in range(rng.integers(min_options, max_options + 1))])
+    return inputs, options
+
+
+@jax.jit
+def _pair_token_log_probs(params, enc, target):
+    dec_in = jnp.concatenate([jnp.zeros((1, 1), jnp.int32), target[:, :-1]], axis=1)
+    logits = MODEL.apply({"params": params}, enc, dec_in, target, enable_dropout=False)
+    return jnp.take_along_axis(jax.nn.log_softmax(logits[0], axis=-1), target[0][:, None], axis=-1)[:, 0]
+
+
+def unbatched_log_likelihood(params, inputs, option, length_normalize):
+    """Independent reference: one (example, option) pair alone, full teacher-forced model call, summed in numpy."""
+    enc = np.zeros((1, 32), np.int32)
+    enc[0, :len(inputs)] = inputs
+    target = np.zeros((1, 8), np.int32)
+    target[0, :len(option)] = option
+    logp = np.asarray(_pair_token_log_probs(params, jnp.asarray(enc), jnp.asarray(target)))[:len(option)]
+    total = float(np.sum(logp, dtype=np.float64))
+    return total / len(option) if length_normalize else total
+
+
+@pytest.mark.parametrize("length_normalize", [False, True])
+def test_shared_encoder_equals_naive_on_padded_arrays(params, length_normalize):
+    inputs, options = _random_examples(0, 6, 4, 4)
+    enc = np.zeros((6, 32), np.int32)
+    opts = np.zeros((6, 4, 8), np.int32)
+    for i, (x, os_) in enumerate(zip(inputs, options)):
+        enc[i, :len(x)] = x
+        for k, o in enumerate(os_):
+            opts[i, k, :len(o)] = o
+    shared = np.asarray(scoring.option_log_likelihoods(MODEL, params, jnp.asarray(enc), jnp.asarray(opts),
+                                                       length_normalize=length_normalize))
+    naive = np.asarray(scoring.naive_option_log_likelihoods(MODEL, params, jnp.asarray(enc), jnp.asarray(opts),
+                                                            length_normalize=length_normalize))
+    assert shared.shape == (6, 4)
+    np.testing.assert_allclose(shared, naive, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(shared.argmax(-1), naive.argmax(-1))
+    # and both equal the unpadded one-pair-at-a-time reference
+    for i in range(6):
+        for k in range(4):
+            ref = unbatched_log_likelihood(params, inputs[i], options[i][k], length_normalize)
+            assert shared[i, k] == pytest.approx(ref, rel=1e-5, abs=1e-4)
+
+
+@pytest.mark.parametrize("length_normalize", [False, True])
+def test_rank_classify_any_number_of_options(params, length_normalize):
+    inputs, options = _random_examples(1, 11)  # 2..5 options of 1..6 tokens, inputs of 2..30 tokens
+    assert len({len(o) for o in options}) > 1
+    shared = scoring.rank_classify(MODEL, params, inputs, options, batch_size=4, length_normalize=length_normalize)
+    naive = scoring.rank_classify(MODEL, params, inputs, options, batch_size=3, length_normalize=length_normalize,
+                                  shared_encoder=False)
+    assert len(shared) == len(inputs)
+    choices = []
+    for i, (s, n) in enumerate(zip(shared, naive)):
+        assert s.scores.shape == (len(options[i]),)
+        assert np.all(np.isfinite(s.scores))
+        np.testing.assert_allclose(s.scores, n.scores, rtol=1e-5, atol=1e-5)
+        assert s.choice == n.choice == int(np.argmax(s.scores))
+        reference = [unbatched_log_likelihood(params, inputs[i], o, length_normalize) for o in options[i]]
+        np.testing.assert_allclose(s.scores, reference, rtol=1e-5, atol=1e-4)
+        assert s.choice == int(np.argmax(reference))
+        choices.append(s.choice)
+    assert len(set(choices)) > 1  # the model is not degenerate: it picks different options
+
+
+def test_length_normalization_changes_the_choice_toward_longer_options(params):
+    inputs, options = _random_examples(2, 8)
+    total = scoring.rank_classify(MODEL, params, inputs, options, batch_size=8)
+    mean = scoring.rank_classify(MODEL, params, inputs, options, batch_size=8, length_normalize=True)
+    for i in range(len(inputs)):
+        lengths = np.array([len(o) for o in options[i]])
+        np.testing.assert_allclose(mean[i].scores * lengths, total[i].scores, rtol=1e-5, atol=1e-4)
+
+
+def test_max_input_length_truncates(params):
+    inputs, options = _random_examples(4, 3)
+    cut = scoring.rank_classify(MODEL, params, inputs, options, max_input_length=5)
+    manual = scoring.rank_classify(MODEL, params, [x[:5] for x in inputs], options)
+    for a, b in zip(cut, manual):
+        np.testing.assert_allclose(a.scores, b.scores, rtol=1e-6)
+
+
+def test_bad_input_names_the_example(params):
+    with pytest.raises(ValueError, match="example 1 has no options"):
+        scoring.rank_classify(MODEL, params, [[5, 1], [6, 1]], [[[3, 1]], []])
+    with pytest.raises(ValueError, match="example 0 option 1 contains a pad id"):
+        scoring.rank_classify(MODEL, params, [[5, 1]], [[[3, 1], [0, 1]]])
+    with pytest.raises(ValueError, match="2 inputs but 1 option lists"):
+        scoring.rank_classify(MODEL, params, [[5, 1], [6, 1]], [[[3, 1]]])
+
+
+def test_bucket_length():
+    assert [scoring.bucket_length(n) for n in (1, 8, 9, 16, 17, 300)] == [8, 8, 16, 16, 32, 512]
+    assert scoring.bucket_length(3, minimum=4) == 4

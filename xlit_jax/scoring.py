@@ -1,0 +1,131 @@
+"""Rank classification: score each answer option by its log-likelihood and pick the best.
+
+The encoder runs once per example; the example's K options are scored together in one
+batched decoder pass over encoder states repeated K times (`option_log_likelihoods`).
+`naive_option_log_likelihoods` is the reference the shared-encoder path must equal: the
+input repeated once per option and the whole model run on every (example, option) row,
+as t5x/T0 rank classification does.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Array = jax.Array
+
+
+@dataclasses.dataclass
+class RankResult:
+    """One example's option scores (float64 [num_options]) and the index of the best option."""
+
+    scores: np.ndarray
+    choice: int
+
+
+def _shift_right(targets: Array) -> Array:
+    """Decoder inputs: targets shifted right by one, starting with the pad id 0 (t5x)."""
+    return jnp.pad(targets, [(0, 0)] * (targets.ndim - 1) + [(1, 0)])[..., :-1]
+
+
+def target_log_likelihoods(logits: Array, targets: Array, *, length_normalize: bool = False) -> Array:
+    """Sum (or per-token mean) over non-pad positions of log p(target token): [..., T, V], [..., T] -> [...]."""
+    logits = logits.astype(jnp.float32)
+    target_logits = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
+    token_log_probs = target_logits - jax.nn.logsumexp(logits, axis=-1)
+    valid = targets > 0
+    total = jnp.sum(jnp.where(valid, token_log_probs, 0.0), axis=-1)
+    if length_normalize:
+        total = total / jnp.maximum(jnp.sum(valid, axis=-1), 1)
+    return total
+
+
+@functools.partial(jax.jit, static_argnums=(0,), static_argnames=("length_normalize",))
+def option_log_likelihoods(model: Any, params: Any, encoder_input_tokens: Array, option_tokens: Array, *,
+                           length_normalize: bool = False) -> Array:
+    """Log-likelihood [B, K] of each option [B, K, T] given its input [B, L]; one encoder pass per example."""
+    batch, num_options, target_length = option_tokens.shape
+    variables = {"params": params}
+    encoded = model.apply(variables, encoder_input_tokens, enable_dropout=False, method=model.encode)
+    encoded = jnp.repeat(encoded, num_options, axis=0)  # row b*K + k holds example b
+    encoder_tokens = jnp.repeat(encoder_input_tokens, num_options, axis=0)
+    targets = option_tokens.reshape(batch * num_options, target_length)
+    logits = model.apply(variables, encoded, encoder_tokens, _shift_right(targets), targets,
+                         enable_dropout=False, method=model.decode)
+    scores = target_log_likelihoods(logits, targets, length_normalize=length_normalize)
+    return scores.reshape(batch, num_options)
+
+
+@functools.partial(jax.jit, static_argnums=(0,), static_argnames=("length_normalize",))
+def naive_option_log_likelihoods(model: Any, params: Any, encoder_input_tokens: Array, option_tokens: Array, *,
+                                 length_normalize: bool = False) -> Array:
+    """The reference for `option_log_likelihoods`: the full model on every (example, option) row."""
+    batch, num_options, target_length = option_tokens.shape
+    encoder_tokens = jnp.repeat(encoder_input_tokens, num_options, axis=0)
+    targets = option_tokens.reshape(batch * num_options, target_length)
+    logits = model.apply({"params": params}, encoder_tokens, _shift_right(targets), targets, enable_dropout=False)
+    scores = target_log_likelihoods(logits, targets, length_normalize=length_normalize)
+    return scores.reshape(batch, num_options)
+
+
+def bucket_length(length: int, minimum: int = 8) -> int:
+    """The padded length for `length`: the next power of two, at least `minimum` (bounds recompiles)."""
+    return max(minimum, 1 << max(length - 1, 0).bit_length())
+
+
+def _validate(inputs: Sequence[Sequence[int]], options: Sequence[Sequence[Sequence[int]]]) -> None:
+    if len(inputs) != len(options):
+        raise ValueError(f"rank_classify: {len(inputs)} inputs but {len(options)} option lists")
+    for i, (example_inputs, example_options) in enumerate(zip(inputs, options)):
+        if len(example_inputs) == 0:
+            raise ValueError(f"rank_classify: example {i} has empty input tokens")
+        if len(example_options) == 0:
+            raise ValueError(f"rank_classify: example {i} has no options")
+        for k, option in enumerate(example_options):
+            if len(option) == 0:
+                raise ValueError(f"rank_classify: example {i} option {k} has no tokens")
+            if any(int(t) <= 0 for t in option):
+                raise ValueError(f"rank_classify: example {i} option {k} contains a pad id (0) or negative id: "
+                                 f"{list(option)}")
+
+
+def rank_classify(model: Any, params: Any, inputs: Sequence[Sequence[int]],
+                  options: Sequence[Sequence[Sequence[int]]], *, batch_size: int = 16,
+                  length_normalize: bool = False, max_input_length: int | None = None,
+                  shared_encoder: bool = True) -> list[RankResult]:
+    """Scores every option of every example (any number of options each) and picks the most likely.
+
+    inputs: token ids per example (EOS-terminated, no padding); options: per example a list of
+    target token id lists. Inputs longer than max_input_length are cut to it. Examples are
+    sorted by length and batched with power-of-two padded lengths; padded option slots score
+    -inf and are dropped from the results. shared_encoder=False uses the naive reference path.
+    """
+    _validate(inputs, options)
+    if batch_size < 1:
+        raise ValueError(f"rank_classify: batch_size must be >= 1, got {batch_size}")
+    inputs = [list(x)[:max_input_length] if max_input_length else list(x) for x in inputs]
+    score_fn = option_log_likelihoods if shared_encoder else naive_option_log_likelihoods
+    order = sorted(range(len(inputs)), key=lambda i: (len(inputs[i]), len(options[i])))
+    results: list[RankResult | None] = [None] * len(inputs)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        input_length = bucket_length(max(len(inputs[i]) for i in chunk))
+        option_length = bucket_length(max(len(o) for i in chunk for o in options[i]), minimum=4)
+        num_options = max(len(options[i]) for i in chunk)
+        encoder_input_tokens = np.zeros((batch_size, input_length), np.int32)
+        option_tokens = np.zeros((batch_size, num_options, option_length), np.int32)
+        for row, i in enumerate(chunk):
+            encoder_input_tokens[row, :len(inputs[i])] = inputs[i]
+            for k, option in enumerate(options[i]):
+                option_tokens[row, k, :len(option)] = option
+        scores = np.asarray(score_fn(model, params, jnp.asarray(encoder_input_tokens), jnp.asarray(option_tokens),
+                                     length_normalize=length_normalize), np.float64)
+        for row, i in enumerate(chunk):
+            example_scores = np.full(num_options, -np.inf)
+            example_scores[:len(options[i])] = scores[row, :len(options[i])]
+            results[i] = RankResult(scores=example_scores[:len(options[i])], choice=int(np.argmax(example_scores)))
+    return results  # type: ignore[return-value]
