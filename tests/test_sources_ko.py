@@ -352,6 +352,28 @@ def test_missing_file_says_which_files_where_from_and_which_setting(tmp_path):
         assert part in message
 
 
+def test_json_record_errors_name_the_line_where_the_record_starts(tmp_path):
+    records = [{"guid": "a", "premise": "비가 온다.", "hypothesis": "젖는다.", "gold_label": "entailment"},
+               {"guid": "b", "premise": "해가 뜬다.", "hypothesis": "밤이다.", "gold_label": "maybe"}]
+    text = json.dumps(records, ensure_ascii=False, indent=2)
+    _write(tmp_path / "klue/klue-nli-v1.1_dev.json", text)
+    second_line = text.splitlines().index("  {", 2) + 1  # where the second record starts
+    with pytest.raises(MalformedRowError, match=rf"line {second_line}: gold_label must be one of"):
+        get_source("klue_nli").load("validation", data_dir=tmp_path)
+
+
+def test_squad_answer_offset_errors_name_the_question_line(tmp_path):
+    document = {"version": "x", "data": [{"title": "t", "paragraphs": [{"context": "서울은 한국의 수도이다.", "qas": [
+        {"id": "q1", "question": "수도는?", "answers": [{"text": "서울", "answer_start": 0}]},
+        {"id": "q2", "question": "어느 나라?", "answers": [{"text": "한국", "answer_start": 9}]}]}]}]}
+    text = json.dumps(document, ensure_ascii=False, indent=1)
+    _write(tmp_path / "korquad_v1/KorQuAD_v1.0_dev.json", text)
+    q2_line = next(n for n, line in enumerate(text.splitlines(), 1) if '"q2"' in line)
+    with pytest.raises(MalformedRowError, match=rf"line {q2_line}: question 'q2': answer '한국' is not at offset 9"):
+        get_source("korquad1").load("validation", data_dir=tmp_path)
+    assert len(get_source("korquad1").load("validation", data_dir=tmp_path, on_error="skip")) == 1
+
+
 def test_unset_data_dir_is_reported(monkeypatch):
     monkeypatch.delenv("XLIT_DATA_DIR", raising=False)
     with pytest.raises(MissingDataError, match="XLIT_DATA_DIR is not set"):
