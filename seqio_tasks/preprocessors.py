@@ -13,7 +13,7 @@ features, so the feature converter and mixtures drop them).
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import seqio
 import tensorflow as tf
@@ -29,12 +29,16 @@ ROW_SIGNATURE = {
 }
 
 
-def rows_to_dataset(rows: Sequence[Mapping]) -> tf.data.Dataset:
-    """A tf.data.Dataset of rendered rows {inputs, targets, options, answer_index, idx}."""
-    rows = list(rows)
+def rows_to_dataset(rows: Iterable[Mapping] | Callable[[], Iterable[Mapping]]) -> tf.data.Dataset:
+    """A tf.data.Dataset of rendered rows {inputs, targets, options, answer_index, idx}.
+
+    rows: a list, or a function returning an iterable (called anew on each pass, so rows
+    are rendered lazily as tf.data asks for them).
+    """
+    rows_fn = rows if callable(rows) else (lambda: rows)
 
     def generate():
-        for row in rows:
+        for row in rows_fn():
             yield {
                 "inputs": row["inputs"],
                 "targets": row["targets"],
@@ -43,8 +47,7 @@ def rows_to_dataset(rows: Sequence[Mapping]) -> tf.data.Dataset:
                 "idx": int(row["idx"]),
             }
 
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=ROW_SIGNATURE)
-    return dataset.apply(tf.data.experimental.assert_cardinality(len(rows)))
+    return tf.data.Dataset.from_generator(generate, output_signature=ROW_SIGNATURE)
 
 
 def rendered_dataset_fn(task_name: str) -> Callable[..., tf.data.Dataset]:
@@ -53,7 +56,7 @@ def rendered_dataset_fn(task_name: str) -> Callable[..., tf.data.Dataset]:
     def dataset_fn(split: str, shuffle_files: bool, seed: int | None = None) -> tf.data.Dataset:
         del shuffle_files, seed  # rows are in memory; the Task shuffles them
         spec = task_specs.get_spec(task_name)
-        return rows_to_dataset(task_specs.rendered_examples(spec, split))
+        return rows_to_dataset(lambda: task_specs.iter_rendered_examples(spec, split))
 
     dataset_fn.__name__ = f"rendered_{task_name.replace('.', '_')}"
     return dataset_fn

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import logging
 import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from seqio_tasks import naming
 
@@ -46,6 +47,9 @@ PROMPTSOURCE_PREFIX = "ps_"
 # Long fields (passages, contexts, documents) are cut to this many characters before
 # rendering, so an instruction after a passage survives; templates may cut further.
 MAX_FIELD_CHARS = 4000
+# Source rows that cannot be read (e.g. an UnSmile row with no label set) are skipped, and
+# each skipped row is logged as a warning with its file, line and reason; "raise" stops instead.
+ON_ERROR = "skip"
 DUMP_PREFIX = "dump"
 
 
@@ -66,7 +70,7 @@ class TaskInfo:
     metrics: tuple[str, ...]
     kind: str = "eval"             # "eval" | "train"
     meta: str = ""
-    family: str = ""
+    family: str | None = None
     splits: tuple[str, ...] = ()
     eval_split: str | None = None
     template_ids: tuple[str, ...] = ()
@@ -158,24 +162,23 @@ def _templates_for(family: str, dataset: str, language: str | None = None, style
 
 
 def _promptsource_for(dataset_info: Any, original_task_only: bool) -> list[Any]:
-    """The real promptsource templates of an English P3 dataset, renamed `ps_*`; [] if none."""
-    if dataset_info.language != "en" or _meta_of(dataset_info) != "p3":
+    """The real promptsource templates of an English P3 dataset (taxonomy `promptsource` folders)."""
+    folders = tuple(_attr(dataset_info, "promptsource", default=()))
+    if not folders or dataset_info.language != "en":
         return []
     try:
         from seqio_tasks import promptsource
     except ImportError:
         return []
-    mapping = getattr(promptsource, "PROMPTSOURCE_DATASETS", {}).get(dataset_info.name)
-    if mapping is None:
-        return []
-    ps_dataset, ps_subset = mapping if isinstance(mapping, (tuple, list)) else (mapping, None)
-    try:
-        templates = promptsource.load_promptsource_templates(
-            ps_dataset, ps_subset, original_task_only=original_task_only)
-    except FileNotFoundError as error:
-        log.info("no promptsource templates for %s: %s", dataset_info.name, error)
-        return []
-    return list(templates)
+    templates = []
+    for folder in folders:
+        ps_dataset, _, ps_subset = str(folder).partition("/")
+        try:
+            templates += list(promptsource.load_promptsource_templates(
+                ps_dataset, ps_subset or None, original_task_only=original_task_only))
+        except FileNotFoundError as error:  # the promptsource files are data: absent without a data dir
+            log.info("no promptsource templates for %s (%s): %s", dataset_info.name, folder, error)
+    return templates
 
 
 def _template_sets(family: str, dataset: str) -> list[tuple[str, str]]:
@@ -238,33 +241,54 @@ def _train_specs(dataset_info: Any, source: Any) -> list[TaskSpec]:
     return specs
 
 
-def _dump_specs() -> list[TaskSpec]:
-    """Evaluation tasks over the KORANI authors' pre-rendered dump, when $XLIT_KORANI_DIR is set."""
-    from xlit_jax.paths import korani_dir
+def _dump_scoring(dataset_info: Any) -> tuple[str, tuple[str, ...]]:
+    if str(_attr(dataset_info, "kind", default="nlu")) == "nlg":
+        return "generation", GENERATION_METRICS.get(dataset_info.family or "", ("rouge_l",))
+    return "rank", ("accuracy",)
 
-    root = korani_dir()
-    if root is None or not Path(root).is_dir():
-        return []
+
+def _dump_specs(dataset_infos: Sequence[Any], raw_sources: set[str]) -> list[TaskSpec]:
+    """Tasks over the KORANI authors' pre-rendered dump ($XLIT_KORANI_DIR).
+
+    Training: `{dataset}.train` for every KORANI training dataset without a raw source
+    (always registered; its data is present when the dump is). Evaluation:
+    `{dataset}.ko_korani.dump{k}` for every `test_tmp{k}.csv` found in the dump (only
+    when the dump is present, since the template numbers come from its files).
+    """
+    from seqio_tasks import sources
     from seqio_tasks.sources import korani_dump
-    from seqio_tasks import taxonomy
 
+    root = korani_dump.dump_root()
     specs = []
-    for dataset, template_indices in sorted(korani_dump.list_eval_templates(root).items()):
-        try:
-            dataset_info = taxonomy.get(dataset)
-        except KeyError:
-            log.warning("KORANI dump dataset %r is not in the taxonomy; skipped", dataset)
+    for dataset_info in dataset_infos:
+        if _meta_of(dataset_info) != "korani" or _attr(dataset_info, "in_dump", default=True) is False:
             continue
-        for k in sorted(template_indices):
-            name = naming.eval_task_name(naming.sanitize(dataset), "ko", "korani", f"{DUMP_PREFIX}{k}")
-            scoring = "rank" if dataset_info.family not in GENERATION_METRICS else "generation"
-            metrics = ("accuracy",) if scoring == "rank" else GENERATION_METRICS[dataset_info.family]
-            info = TaskInfo(
-                name=name, dataset=dataset_info.name, cluster=dataset_info.cluster, role=dataset_info.role,
-                data_language="ko", template_language="ko", template_style="korani", template_id=f"{DUMP_PREFIX}{k}",
-                setting="native", scoring=scoring, metrics=metrics, kind="eval", meta="korani",
-                family=dataset_info.family, splits=("test",), eval_split="test", origin="korani_dump")
-            specs.append(TaskSpec(info=info, source_name=None, dump_template_index=k))
+        try:
+            source = sources.get_source(f"korani_dump_{dataset_info.name}")
+        except KeyError:
+            continue
+        common = dict(dataset=dataset_info.name, cluster=dataset_info.cluster, role=dataset_info.role,
+                      data_language="ko", template_language="ko", template_style="korani", setting="native",
+                      meta="korani", family=dataset_info.family, splits=tuple(source.splits),
+                      origin="korani_dump")
+        scoring, metrics = _dump_scoring(dataset_info)
+        if is_train(dataset_info.role) and dataset_info.name not in raw_sources:
+            info = TaskInfo(name=naming.train_task_name(dataset_info.name), template_id=None, scoring=scoring,
+                            metrics=metrics, kind="train", eval_split=None, **common)
+            specs.append(TaskSpec(info=info, source_name=source.name))
+        if root is None or not root.is_dir():
+            continue
+        try:
+            files = source.files("test")
+        except (KeyError, FileNotFoundError, ValueError):
+            continue
+        indices = sorted({korani_dump.template_index_of(f) for f in files} - {None})
+        for k in indices:
+            template_id = f"{DUMP_PREFIX}{k}"
+            info = TaskInfo(name=naming.eval_task_name(dataset_info.name, "ko", "korani", template_id),
+                            template_id=template_id, scoring=scoring, metrics=metrics, kind="eval",
+                            eval_split="test", **common)
+            specs.append(TaskSpec(info=info, source_name=source.name, dump_template_index=k))
     return specs
 
 
@@ -279,10 +303,13 @@ def _specs_by_name() -> dict[str, TaskSpec]:
             raise ValueError(f"duplicate task name {spec.name!r}")
         specs[spec.name] = spec
 
-    for dataset_info in taxonomy.all_datasets():
+    dataset_infos = list(taxonomy.all_datasets())
+    raw_sources = set()
+    for dataset_info in dataset_infos:
         source_name = _attr(dataset_info, "source")
         if not source_name:
             continue
+        raw_sources.add(dataset_info.name)
         try:
             source = sources.get_source(source_name)
         except KeyError:
@@ -293,9 +320,8 @@ def _specs_by_name() -> dict[str, TaskSpec]:
         if is_train(dataset_info.role):
             for spec in _train_specs(dataset_info, source):
                 add(spec)
-    for spec in _dump_specs():
-        if spec.name not in specs:
-            add(spec)
+    for spec in _dump_specs(dataset_infos, raw_sources):
+        add(spec)
     return specs
 
 
@@ -341,16 +367,24 @@ def has_data(spec: TaskSpec, split: str | None = None) -> bool:
     split = split or (info.eval_split if info.kind == "eval" else train_split(spec))
     if split is None or (info.splits and split not in info.splits):
         return False
-    if spec.dump_template_index is not None:
-        return True  # dump specs exist only when the dump is present
     from seqio_tasks import sources
 
     source = sources.get_source(spec.source_name)
-    root = _data_dir()
+    is_dump = spec.info.origin == "korani_dump"
+    if is_dump:
+        from seqio_tasks.sources import korani_dump
+
+        root = korani_dump.dump_root()
+    else:
+        root = _data_dir()
     try:
         files = list(source.files(split))
-    except (KeyError, ValueError, FileNotFoundError):
+    except (KeyError, FileNotFoundError):  # sources.MissingDataError is a FileNotFoundError
         return False
+    if is_dump and spec.dump_template_index is not None:
+        from seqio_tasks.sources import korani_dump
+
+        files = [f for f in files if korani_dump.template_index_of(f) == spec.dump_template_index]
     if not files:
         return False
     for file in files:
@@ -370,19 +404,25 @@ def train_split(spec: TaskSpec) -> str | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _load_rows(source_name: str, split: str, data_dir: str | None) -> tuple[dict, ...]:
+def _load_rows(source_name: str, split: str, root: str | None) -> tuple[dict, ...]:
     from seqio_tasks import sources
 
     source = sources.get_source(source_name)
-    rows = source.load(split, data_dir=Path(data_dir) if data_dir else None)
+    rows = source.load(split, data_dir=Path(root) if root else None, on_error=ON_ERROR)
+    report = getattr(source, "last_load_report", None)
+    if report is not None and report.num_skipped:
+        log.warning("%s", report.summary())
     return tuple(rows)
 
 
 def source_rows(spec: TaskSpec, split: str) -> tuple[dict, ...]:
-    """The family-schema rows of a task's source split (cached per source, split and data dir)."""
-    if spec.source_name is None:
-        raise ValueError(f"task {spec.name} has no source (it is a dump task)")
-    root = _data_dir()
+    """The rows of a task's source split (cached per source, split and data directory)."""
+    if spec.info.origin == "korani_dump":
+        from seqio_tasks.sources import korani_dump
+
+        root = korani_dump.dump_root()
+    else:
+        root = _data_dir()
     return _load_rows(spec.source_name, split, str(root) if root else None)
 
 
@@ -411,22 +451,26 @@ def rendered_examples(spec: TaskSpec, split: str | None = None, max_examples: in
 
     Evaluation tasks render every row with their one template. Training tasks give row i
     template i mod n (their templates in a fixed order), so each template sees a fair share.
-    A row whose render is empty (the template does not apply to it, as promptsource
-    templates do for unlabelled rows) is left out and counted in a log line.
+    A row whose render is empty (the template does not apply to it: promptsource templates
+    on some rows, unlabelled rows) is left out and counted in a log line.
     """
+    return list(itertools.islice(iter_rendered_examples(spec, split), max_examples))
+
+
+def iter_rendered_examples(spec: TaskSpec, split: str | None = None) -> Iterator[dict]:
+    """`rendered_examples`, one row at a time (rendering lazily)."""
     info = spec.info
     split = split or (info.eval_split if info.kind == "eval" else train_split(spec))
     if split is None:
         raise ValueError(f"task {spec.name} has no split to read")
-    if spec.dump_template_index is not None:
-        return _dump_examples(spec, split, max_examples)
     if info.splits and split not in info.splits:
         raise ValueError(f"task {spec.name} has no split {split!r}; it has {list(info.splits)}")
+    if info.origin == "korani_dump":
+        yield from _dump_examples(spec, split)
+        return
     rows = source_rows(spec, split)
-    out, skipped = [], 0
+    skipped = 0
     for position, row in enumerate(rows):
-        if max_examples is not None and len(out) >= max_examples:
-            break
         renderer = spec.renderers[position % len(spec.renderers)]
         idx = row.get("idx", position)
         try:
@@ -437,28 +481,26 @@ def rendered_examples(spec: TaskSpec, split: str | None = None, max_examples: in
         if rendered is None or not str(rendered.inputs).strip() or not str(rendered.targets).strip():
             skipped += 1
             continue
-        out.append(_rendered_row(rendered, idx))
+        yield _rendered_row(rendered, idx)
     if skipped:
-        log.info("task %s split %s: %d rows left out (template does not apply)", spec.name, split, skipped)
-    return out
+        log.info("task %s split %s: %d of %d rows left out (template does not apply)",
+                 spec.name, split, skipped, len(rows))
 
 
-def _dump_examples(spec: TaskSpec, split: str, max_examples: int | None) -> list[dict]:
-    from seqio_tasks.sources import korani_dump
-    from xlit_jax.paths import korani_dir
+def _dump_rows(spec: TaskSpec, split: str) -> list[dict]:
+    rows = source_rows(spec, split)
+    if spec.dump_template_index is None:
+        return list(rows)
+    return [row for row in rows if row.get("template_index") == spec.dump_template_index]
 
-    rows = korani_dump.load_eval(korani_dir(), spec.info.dataset, spec.dump_template_index)
-    out = []
-    for position, row in enumerate(rows):
-        if max_examples is not None and len(out) >= max_examples:
-            break
-        options = row.get("options") or None
-        answer_index = None
-        if options and row["targets"] in options:
-            answer_index = list(options).index(row["targets"])
-        out.append({"idx": int(row.get("idx", position)), "inputs": row["inputs"], "targets": row["targets"],
-                    "options": list(options) if options else None, "answer_index": answer_index})
-    return out
+
+def _dump_examples(spec: TaskSpec, split: str) -> Iterator[dict]:
+    """Pre-rendered dump rows; options are kept only where the target is among them (rank-scorable)."""
+    for row in _dump_rows(spec, split):
+        rank = row.get("scoring") == "rank" and row.get("label") is not None
+        yield {"idx": int(row["idx"]), "inputs": row["inputs"], "targets": row["targets"],
+               "options": list(row["options"]) if rank else None,
+               "answer_index": int(row["label"]) if rank else None}
 
 
 @functools.lru_cache(maxsize=None)
@@ -472,8 +514,8 @@ def num_examples(name: str, split: str | None = None) -> int | None:
     split = split or (spec.info.eval_split if spec.info.kind == "eval" else train_split(spec))
     if not has_data(spec, split):
         return None
-    if spec.dump_template_index is not None:
-        return len(_dump_examples(spec, split, None))
+    if spec.info.origin == "korani_dump":
+        return len(_dump_rows(spec, split))
     return len(source_rows(spec, split))
 
 
