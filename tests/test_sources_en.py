@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from seqio_tasks.sources import MalformedFileError, MalformedRowError, get_source
+from seqio_tasks.sources import MalformedFileError, MalformedRowError, all_sources, get_source
 from seqio_tasks.sources.english import XCOPA_LANGUAGES
 from seqio_tasks.sources.remote import RemoteBackendError
 from seqio_tasks.sources.schema import check_example
@@ -43,6 +43,10 @@ SUPERGLUE_CASES = [
     ("super_glue_wsc", "train", "WSC/train.jsonl", int),
     ("super_glue_wsc", "validation", "WSC/val.jsonl", int),
     ("super_glue_boolq", "validation", "BoolQ/val.jsonl", int),
+    ("super_glue_boolq", "train32", "BoolQ/train32.jsonl", int),
+    ("super_glue_copa", "dev32", "COPA/dev32.jsonl", int),
+    ("super_glue_wic", "dev32", "WiC/dev32.jsonl", int),
+    ("super_glue_wsc", "dev32", "WSC/dev32.jsonl", int),
 ]
 
 
@@ -148,6 +152,22 @@ def test_xcopa(shared_data, language):
         examples = source.load(split)
         assert [e["label"] for e in examples] == [r["label"] for r in rows]
         assert [e["question"] for e in examples] == [r["question"] for r in rows]
+
+
+def test_every_english_and_xcopa_split_with_data_conforms_to_its_family(shared_data):
+    checked = 0
+    for source in all_sources():
+        if source.name.startswith("korani_dump_") or source.language == "ko":
+            continue
+        for split in source.splits:
+            if not all((shared_data / f).is_file() for f in source.files(split)):
+                continue  # StoryCloze is not shipped
+            num_labels = len(source.label_names) if source.label_names else None
+            for example in source.load(split):
+                problems = check_example(source.family, example, num_labels)
+                assert not problems, (source.name, split, example["idx"], problems)
+            checked += 1
+    assert checked >= 40
 
 
 # ---------------------------------------------------------------- StoryCloze on a fixture
