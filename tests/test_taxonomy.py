@@ -26,6 +26,15 @@ P3_HELDOUT = {
     "coreference_resolution": {"super_glue_wsc", "winogrande"},
     "word_sense_disambiguation": {"super_glue_wic"},
 }
+# bigscience-workshop/t-zero t0/datasets.csv: the rows with do_train == BASE (dataset/subset).
+T0_TRAINING_FOLDERS = {
+    "glue/mrpc", "glue/qqp", "paws/labeled_final", "kilt_tasks/hotpotqa", "wiki_qa", "adversarial_qa/dbidaf",
+    "adversarial_qa/dbert", "adversarial_qa/droberta", "duorc/SelfRC", "duorc/ParaphraseRC", "ropes", "quoref",
+    "cos_e/v1.11", "cosmos_qa", "dream", "qasc", "quail", "quarel", "quartz", "sciq", "social_i_qa",
+    "wiki_hop/original", "wiqa", "amazon_polarity", "app_reviews", "imdb", "rotten_tomatoes", "yelp_review_full",
+    "common_gen", "wiki_bio", "cnn_dailymail/3.0.0", "gigaword", "multi_news", "samsum", "xsum", "ag_news",
+    "dbpedia_14", "trec",
+}
 P3_TRAINING_CLUSTERS = {"multiple_choice_qa", "extractive_qa", "closed_book_qa", "sentiment", "topic_classification",
                         "structure_to_text", "summarization", "paraphrase_identification"}
 
@@ -49,6 +58,11 @@ def test_heldout_clusters_match_the_papers(meta, design):
 def test_p3_training_clusters_are_t0s_eight():
     assert set(taxonomy.clusters("p3")) - set(P3_HELDOUT) == P3_TRAINING_CLUSTERS
     assert all(i.promptsource for i in taxonomy.all_datasets("p3"))
+
+
+def test_p3_training_set_is_the_t0_authors_list():
+    folders = {folder for info in taxonomy.training("p3") for folder in info.promptsource}
+    assert folders == T0_TRAINING_FOLDERS
 
 
 def test_heldout_by_language_equals_by_meta():
