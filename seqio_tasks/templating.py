@@ -203,9 +203,16 @@ class Template:
         return all(name in self.label_words for name in label_names)
 
     def for_dataset(self, label_names: Iterable[str] | None) -> "Template":
-        """This template bound to a dataset's label names (used when examples do not carry them)."""
+        """This template bound to a dataset's label names (used when examples do not carry them).
+
+        A template with `label_words` that can name every label gets its `answer_choices`
+        resolved to those words, in label order.
+        """
         names = tuple(label_names) if label_names is not None else None
-        return dataclasses.replace(self, label_names=names)
+        bound = dataclasses.replace(self, label_names=names)
+        if self.label_words is not None and names and self.can_verbalize(names):
+            bound = dataclasses.replace(bound, answer_choices=[str(self.label_words[n]) for n in names])
+        return bound
 
     def _budgets(self, max_field_chars: int | None) -> dict[str, dict]:
         budgets: dict[str, dict] = {}
@@ -259,7 +266,7 @@ class Template:
         return self._options(self._context(dict(example)))
 
     def _options(self, context: Mapping[str, Any]) -> list[str] | None:
-        if self.answer_choices is None and self.label_words is not None:
+        if self.label_words is not None:
             names = context.get("label_names")
             if not names:
                 raise TemplateError(f"template {self.name} verbalizes labels by name (label_words) but neither the "

@@ -215,6 +215,9 @@ def test_label_words_verbalize_each_datasets_label_set(tmp_path):
     finance = ["negative", "neutral", "positive"]
     assert three.for_dataset(finance).render(example).targets == "중립"
     assert two.can_verbalize(binary) and not two.can_verbalize(finance)
+    assert three.answer_choices is None and three.for_dataset(finance).answer_choices == ["부정", "중립", "긍정"]
+    # an example's own label_names win over the bound ones
+    assert three.for_dataset(finance).render({**example, "label_names": binary}).targets == "긍정"
     with pytest.raises(TemplateError, match=r"no answer word for labels \['neutral'\]"):
         two.for_dataset(finance).render(example)
     with pytest.raises(TemplateError, match="label_names"):
