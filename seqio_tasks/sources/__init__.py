@@ -3,7 +3,7 @@
     from seqio_tasks.sources import get_source
     examples = get_source("kobest_copa").load("validation")   # list of dicts with idx
 
-The built-in sources are listed in `registry._builtin_sources` (Korean: korean.py,
+The built-in sources are listed in `registry._builtin_sources` (Korean: kobest.py, korean.py,
 English: english.py, KORANI release dump: korani_dump.py).
 """
 from seqio_tasks.sources.base import LoadReport, RemoteRef, SkippedRow, Source

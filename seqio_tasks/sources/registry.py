@@ -1,7 +1,7 @@
 """The one list of every data source: explicit registration, nothing hidden in imports.
 
 `SOURCES` is built by calling the listing functions below, in this file, once, on first
-use. To add a dataset: write its Source in korean.py / english.py (or your own module)
+use. To add a dataset: write its Source in kobest.py / korean.py / english.py (or your own module)
 and add it to `_builtin_sources`, or call `register_source` at run time.
 """
 from __future__ import annotations
