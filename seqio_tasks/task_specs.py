@@ -141,7 +141,14 @@ def _scoring_and_metrics(family: str, renderer: Any) -> tuple[str, tuple[str, ..
 
 
 def _template_id(renderer: Any) -> str:
-    return naming.sanitize(str(_attr(renderer, "id", "name")))
+    """The task-name id of a template: its own id, or `ps_{name}` for a promptsource template."""
+    if _is_promptsource(renderer):
+        return PROMPTSOURCE_PREFIX + naming.sanitize(str(renderer.name))
+    return naming.sanitize(str(renderer.id))
+
+
+def _is_promptsource(renderer: Any) -> bool:
+    return type(renderer).__name__ == "PromptsourceTemplate"
 
 
 # ------------------------------------------------------------------ enumerating tasks
@@ -194,7 +201,7 @@ def _eval_specs(dataset_info: Any, source: Any) -> list[TaskSpec]:
     for template in _templates_for(family, dataset_info.name, original_task=True):
         renderers.append((template.language, template.style, _template_id(template), template, "templates"))
     for template in _promptsource_for(dataset_info, original_task_only=True):
-        renderers.append(("en", "p3", PROMPTSOURCE_PREFIX + _template_id(template), template, "promptsource"))
+        renderers.append(("en", "p3", _template_id(template), template, "promptsource"))
     specs, seen = [], set()
     for language, style, template_id, template, origin in renderers:
         name = naming.eval_task_name(dataset_info.name, language, style, template_id)

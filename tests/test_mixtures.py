@@ -32,8 +32,14 @@ def test_registration_reads_no_data(tmp_path):
     task_specs.clear_cache()
     definitions = mixtures.mixture_definitions()
     assert task_specs._load_rows.cache_info().currsize == 0
-    assert "korani_train" in definitions and "p3_t0_train" in definitions and "bilingual_train" in definitions
-    assert set(definitions["bilingual_train"]) == set(definitions["korani_train"]) | set(definitions["p3_t0_train"])
+    assert "korani_train" in definitions and "bilingual_train" in definitions
+    assert set(definitions["bilingual_train"]) == set(definitions["korani_train"]) | set(definitions.get("p3_t0_train", []))
+    p3_training = [s.name for s in task_specs.all_specs() if s.info.kind == "train" and s.info.meta == "p3"
+                   and s.info.setting == "native"]
+    assert sorted(definitions.get("p3_t0_train", [])) == sorted(p3_training)
+    for setting in naming.SETTINGS:
+        assert naming.heldout_mixture_name("korani", "ko", setting) in definitions
+        assert naming.heldout_mixture_name("p3", "en", setting) in definitions
 
 
 def test_training_mixtures_hold_native_training_tasks(registry):
@@ -80,9 +86,10 @@ def test_mixtures_hold_only_tasks_with_data(registry):
 
 
 def _train_tasks_with_data(count):
+    """The `count` smallest native training tasks with data."""
     specs = [s for s in task_specs.all_specs() if s.info.kind == "train" and s.info.setting == "native"
              and task_specs.has_data(s, task_specs.train_split(s))]
-    return specs[:count]
+    return sorted(specs, key=lambda s: task_specs.num_examples(s.name))[:count]
 
 
 def test_examples_rate_cap_and_temperature(registry):
@@ -133,35 +140,63 @@ def test_mixture_samples_at_its_rates(registry):
     assert abs(share - 0.75) < 4 * sigma, counts
 
 
+def _english_tasks_with_data(count=3):
+    """English tasks with data: P3 training tasks when present, else English held-out eval tasks."""
+    specs = [s for s in task_specs.all_specs() if s.info.data_language == "en" and s.info.kind == "train"
+             and task_specs.has_data(s, task_specs.train_split(s))]
+    specs = specs or [s for s in task_specs.all_specs() if s.info.data_language == "en" and s.info.kind == "eval"
+                      and s.info.setting == "native" and task_specs.has_data(s)]
+    return [s.name for s in mixtures_sorted(specs)[:count]]
+
+
+def mixtures_sorted(specs):
+    return sorted(specs, key=lambda s: (s.info.dataset, s.name))
+
+
+def _base_and_other(registered):
+    if "korani_train" not in registered["mixtures"]:
+        pytest.skip("needs korani_train (Korean training data)")
+    other = _english_tasks_with_data()
+    if not other:
+        pytest.skip("needs English tasks with data")
+    return "korani_train", other
+
+
 def test_pinch_task_holds_exactly_n_other_language_examples(registry):
     _, registered = registry
-    if "korani_train" not in registered["mixtures"] or "p3_t0_train" not in registered["mixtures"]:
-        pytest.skip("needs both korani_train and p3_t0_train")
+    base_name, other = _base_and_other(registered)
     n = 7
-    mixture = mixtures.make_pinch_mixture("korani_train", "p3_t0_train", n)
-    assert mixture.name == f"korani_train.pinch_p3_t0_train_{n}"
+    mixture = mixtures.make_pinch_mixture(base_name, other, n)
+    assert mixture.name == f"{base_name}.pinch_{len(other)}tasks_{n}"
     pinch = [t for t in mixture.tasks if t.name.startswith("pinch.")]
     assert len(pinch) == 1
     rows = list(pinch[0].get_dataset(LENGTHS, split="train", shuffle=False, num_epochs=1).as_numpy_iterator())
     assert len(rows) == n
     other_inputs = set()
-    for name in _mixture_task_names("p3_t0_train"):
+    for name in other:
         other_inputs |= {r["inputs"] for r in task_specs.rendered_examples(task_specs.get_spec(name))}
+        assert task_specs.task_info(name).data_language == "en"
     assert all(r["inputs_pretokenized"].decode() in other_inputs for r in rows)
-    again = mixtures.pinch_rows(_mixture_task_names("p3_t0_train"), n)
+    # Round-robin: the n rows come from every other task, as evenly as possible.
+    owners = collections.Counter(
+        next(name for name in other if r["inputs_pretokenized"].decode() in
+             {x["inputs"] for x in task_specs.rendered_examples(task_specs.get_spec(name))}) for r in rows)
+    assert max(owners.values()) - min(owners.values()) <= 1 and len(owners) == min(n, len(other))
+    # Deterministic: the same rows again, and the same rows from a second mixture.
+    again = mixtures.pinch_rows(other, n)
     assert [r["inputs_pretokenized"].decode() for r in rows] == [r["inputs"] for r in again]
-    # Over the base's tasks the base rates are unchanged.
-    base = seqio.MixtureRegistry.get("korani_train")
+    assert [r["inputs"] for r in mixtures.pinch_rows(other, n, seed=1)] != [r["inputs"] for r in again]
+    # The base tasks keep their rates.
+    base = seqio.MixtureRegistry.get(base_name)
     for task in base.tasks:
         assert mixture.get_rate(task) == pytest.approx(base.get_rate(task))
 
 
 def test_pinch_rate_gives_n_per_base_epoch(registry):
     _, registered = registry
-    if "korani_train" not in registered["mixtures"] or "p3_t0_train" not in registered["mixtures"]:
-        pytest.skip("needs both korani_train and p3_t0_train")
+    base_name, other = _base_and_other(registered)
     n = 40
-    mixture = mixtures.make_pinch_mixture("korani_train", "p3_t0_train", n, name="test_pinch_rate")
+    mixture = mixtures.make_pinch_mixture(base_name, other, n, name="test_pinch_rate")
     base_tasks = [t for t in mixture.tasks if not t.name.startswith("pinch.")]
     pinch_task = next(t for t in mixture.tasks if t.name.startswith("pinch."))
     epoch = sum(task_specs.num_examples(t.name, "train") for t in base_tasks)
@@ -178,9 +213,9 @@ def test_pinch_rate_gives_n_per_base_epoch(registry):
 
 
 def test_pinch_needs_enough_examples(registry):
-    _, registered = registry
-    if "p3_t0_train" not in registered["mixtures"]:
-        pytest.skip("needs p3_t0_train")
-    total = sum(task_specs.num_examples(t) for t in _mixture_task_names("p3_t0_train"))
+    other = _english_tasks_with_data(1)
+    if not other:
+        pytest.skip("needs an English task with data")
+    total = task_specs.num_examples(other[0])
     with pytest.raises(ValueError, match="hold only"):
-        mixtures.pinch_rows(_mixture_task_names("p3_t0_train"), total * 3 + 10)
+        mixtures.pinch_rows(other, total + 10)

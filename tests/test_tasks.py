@@ -187,7 +187,8 @@ def test_task_info_matches_taxonomy():
 
 def test_seqio_examples_equal_eval_data_rows(registry, shared_data):
     vocabulary, _ = registry
-    specs = _one_per(_specs_with_data("eval"), lambda s: (s.info.dataset, s.info.template_language, s.info.scoring))
+    specs = _one_per(_specs_with_data("eval"), lambda s: (s.info.meta, s.info.template_language, s.info.template_style,
+                                                          s.info.origin, s.info.scoring))
     if not specs:
         pytest.skip("no evaluation task has data")
     for spec in specs:
@@ -229,8 +230,8 @@ def _check_all(specs):
             _check_batches(spec.name, split, packed)
 
 
-def test_one_task_per_dataset_yields_batches(registry, shared_data):
-    specs = _one_per(_specs_with_data(), lambda s: (s.info.dataset, s.info.kind))
+def test_tasks_of_each_kind_yield_batches(registry, shared_data):
+    specs = _one_per(_specs_with_data(), lambda s: (s.info.meta, s.info.kind, s.info.origin, s.info.setting))
     if not specs:
         pytest.skip("no task has data")
     _check_all(specs)
