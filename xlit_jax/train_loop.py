@@ -26,7 +26,7 @@ import jax
 import numpy as np
 
 from xlit_jax import gin_utils, multihost
-from xlit_jax.checkpointing import RunLock, TrainingCheckpointer, abstract_with_shardings
+from xlit_jax.checkpointing import RunLock, TrainingCheckpointer
 from xlit_jax.data.features import BatchSource, batch_spec, check_batch
 from xlit_jax.metrics_writer import MetricsWriter
 from xlit_jax.models.mt5 import MT5Config
@@ -97,9 +97,8 @@ def check_model_config(config: Any) -> None:
     """TypeError naming the MT5Config field whose gin value has the wrong type."""
     if not isinstance(config, MT5Config):
         raise TypeError(f"gin xlit.train.model_config (MODEL_CONFIG) must be an MT5Config, got {type(config).__name__}")
-    defaults = MT5Config()
-    for field in dataclasses.fields(MT5Config):
-        default, value = getattr(defaults, field.name), getattr(config, field.name)
+    for field in dataclasses.fields(MT5Config):  # field.default: MT5Config() itself would be gin-configured
+        default, value = field.default, getattr(config, field.name)
         if isinstance(default, bool):
             types: tuple[type, ...] = (bool,)
         elif isinstance(default, int):
@@ -250,8 +249,12 @@ def train(
             loss_normalization=loss_normalization,
             num_microbatches=num_microbatches,
         )
+        data_size = getattr(trainer.partitioner if hasattr(trainer, "partitioner") else None, "data_size", None)
+        if data_size and batch_size % (data_size * num_microbatches):
+            raise ValueError(f"xlit.train.batch_size (BATCH_SIZE) {batch_size} must be divisible by the data-parallel "
+                             f"size {data_size} times num_microbatches {num_microbatches}")
         checkpointer = TrainingCheckpointer(model_dir, keep=keep_checkpoints, async_save=async_checkpointing)
-        abstract_state = abstract_with_shardings(trainer.abstract_state(), trainer.state_shardings())
+        abstract_state = trainer.abstract_state()  # ShapeDtypeStructs carrying the target shardings
         restored = checkpointer.restore_latest(abstract_state)
         if restored is not None:
             state, info = restored

@@ -1,0 +1,106 @@
+"""`xlit train` flags and gin: both binding spellings, search paths, overrides reaching the code,
+and errors that name the offending binding, file, macro or parameter."""
+import json
+import os
+from pathlib import Path
+
+import gin
+import pytest
+
+from train_fixtures import TINY_MODEL_GIN, losses_by_step, write_synthetic_cache
+from xlit_jax import gin_utils
+from xlit_jax.commands import train as train_command
+from xlit_jax.gin_utils import GinConfigError, parse_flags, resolve_gin_file
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def clean_gin():
+    gin.clear_config(clear_constants=False)
+    yield
+    gin.clear_config(clear_constants=False)
+
+
+def test_flags_both_spellings_in_order():
+    flags = parse_flags(["--gin_file=a.gin", "--gin.TRAIN_STEPS=10", "--gin_bindings", "BATCH_SIZE = 4",
+                         "--gin_file", "b.gin", "--gin.MODEL_DIR=/tmp/x y", "--gin.NAME='quoted'",
+                         "--gin_search_paths=/p1,/p2", "--process_id=1", "--gin.xlit.train.eval_steps", "3",
+                         "--gin.MODEL_CONFIG=@xlit.MT5Config()"])
+    assert flags.gin_files == ["a.gin", "b.gin"]
+    assert flags.gin_bindings == ["TRAIN_STEPS = 10", "BATCH_SIZE = 4", "MODEL_DIR = '/tmp/x y'", "NAME = 'quoted'",
+                                  "xlit.train.eval_steps = 3", "MODEL_CONFIG = @xlit.MT5Config()"]
+    assert flags.gin_search_paths == ["/p1", "/p2"] and flags.rest == ["--process_id=1"]
+
+
+def test_gin_files_are_found_in_the_repo_gin_dir_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    search = gin_utils.default_search_paths()
+    expected = (REPO / "gin" / "runs" / "finetune.gin").resolve()
+    assert resolve_gin_file("runs/finetune.gin", search) == expected
+    assert resolve_gin_file("gin/runs/finetune.gin", search) == expected
+    assert resolve_gin_file("runs/finetune", search) == expected
+    with pytest.raises(GinConfigError, match="no_such.gin"):
+        resolve_gin_file("runs/no_such.gin", search)
+
+
+def _main(*args):
+    return train_command.main(list(args))
+
+
+def test_unknown_parameter_configurable_and_macro_are_named(tmp_path, capsys):
+    base = ["--gin_file=runs/finetune.gin", f"--gin.MODEL_DIR={tmp_path}", "--gin.TRAIN_STEPS=1",
+            "--gin.MIXTURE_OR_TASK_NAME=x", "--gin.MODEL_CONFIG=@xlit.MT5Config()"]
+    assert _main(*base, "--gin.xlit.train.no_such_param=3") == 2
+    err = capsys.readouterr().err
+    assert "xlit.train.no_such_param = 3" in err and "no_such_param" in err
+    gin.clear_config(clear_constants=False)
+    assert _main(*base, "--gin_bindings=NoSuchThing.value = 1") == 2
+    assert "NoSuchThing" in capsys.readouterr().err
+    gin.clear_config(clear_constants=False)
+    assert _main(*base, "--gin.TRAN_STEPS=3") == 2
+    assert "macro TRAN_STEPS is not used" in capsys.readouterr().err
+    gin.clear_config(clear_constants=False)
+    assert _main("--gin_file=runs/finetune.gin", "--gin.TRAIN_STEPS=1", "--gin.MIXTURE_OR_TASK_NAME=x",
+                 "--gin.MODEL_CONFIG=@xlit.MT5Config()") == 2
+    assert "MODEL_DIR" in capsys.readouterr().err
+
+
+def test_error_in_a_gin_file_names_the_file(tmp_path, capsys):
+    bad = tmp_path / "bad.gin"
+    bad.write_text("include 'runs/finetune.gin'\nxlit.train.not_a_param = 1\n")
+    assert _main(f"--gin_file={bad}", f"--gin.MODEL_DIR={tmp_path}") == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "not_a_param" in err
+
+
+def test_type_error_names_the_key(tmp_path, capsys):
+    cache = write_synthetic_cache(tmp_path / "cache", num_rows=16)
+    run = tmp_path / "run.gin"
+    run.write_text("include 'runs/finetune_cached.gin'\n" + TINY_MODEL_GIN)
+    assert _main(f"--gin_file={run}", f"--gin.MODEL_DIR={tmp_path / 'm'}", f"--gin.CACHED_DATA_DIR={cache}",
+                 "--gin.TRAIN_STEPS=ten") == 1
+    assert "xlit.train.train_steps must be int, got str 'ten'" in capsys.readouterr().err
+    gin.clear_config(clear_constants=False)
+    assert _main(f"--gin_file={run}", f"--gin.MODEL_DIR={tmp_path / 'm'}", f"--gin.CACHED_DATA_DIR={cache}",
+                 "--gin.TRAIN_STEPS=2", "--gin.xlit.MT5Config.num_heads=2.5") == 1
+    assert "MT5Config.num_heads must be int" in capsys.readouterr().err
+
+
+def test_overrides_reach_the_run_and_the_operative_config_is_written(tmp_path, monkeypatch):
+    cache = write_synthetic_cache(tmp_path / "cache", num_rows=32)
+    run = tmp_path / "run.gin"
+    run.write_text("include 'runs/finetune_cached.gin'\n" + TINY_MODEL_GIN + "BATCH_SIZE = 8\n")
+    monkeypatch.chdir(tmp_path)
+    model_dir = tmp_path / "model"
+    assert _main("--gin_file=run.gin", f"--gin.MODEL_DIR={model_dir}", f"--gin.CACHED_DATA_DIR={cache}",
+                 "--gin.TRAIN_STEPS=3", "--gin.BATCH_SIZE=16", "--gin_bindings=xlit.MT5Config.emb_dim = 24",
+                 "--gin.CHECKPOINT_PERIOD=2", "--gin.xlit.train.progress_bar=False") == 0
+    assert sorted(losses_by_step(model_dir)) == [1, 2, 3]
+    records = [json.loads(line) for line in (model_dir / "train_metrics.jsonl").read_text().splitlines()]
+    assert records[0]["num_sequences"] == 16  # BATCH_SIZE override
+    config = (model_dir / "config.gin").read_text()
+    assert "TRAIN_STEPS = 3" in config and "emb_dim = 24" in config and "BATCH_SIZE = 16" in config
+    assert sorted(os.listdir(model_dir / "checkpoints")) == ["2", "3"]
+    metadata = (model_dir / "checkpoints" / "3" / "state").rglob("*")
+    assert any(True for _ in metadata)
