@@ -147,7 +147,7 @@ def register_all(vocabulary: seqio.Vocabulary | None = None) -> dict[str, list[s
     from xlit_jax.paths import data_dir, korani_dir
 
     vocabulary = vocabulary or get_vocabulary()
-    key = (tasks.vocabulary_key(vocabulary), str(data_dir()), str(korani_dir()))
+    key = (tasks.vocabulary_key(vocabulary), str(data_dir()), str(korani_dir()), task_specs._catalog_key())
     if _STATE["key"] == key and all(n in seqio.MixtureRegistry.names() for n in _STATE["mixtures"]):
         return {"tasks": [s.name for s in task_specs.all_specs()], "mixtures": list(_STATE["mixtures"])}
     if _STATE["key"] is not None and _STATE["key"][1:] != key[1:]:

@@ -299,8 +299,23 @@ def _dump_specs(dataset_infos: Sequence[Any], raw_sources: set[str]) -> list[Tas
     return specs
 
 
-@functools.lru_cache(maxsize=None)
+def _catalog_key() -> tuple:
+    """What the set of tasks depends on: taxonomy datasets, sources and the KORANI dump folder."""
+    from seqio_tasks import sources, taxonomy
+    from seqio_tasks.sources import korani_dump
+
+    return (tuple(d.name for d in taxonomy.all_datasets()), tuple(s.name for s in sources.all_sources()),
+            str(korani_dump.dump_root()))
+
+
 def _specs_by_name() -> dict[str, TaskSpec]:
+    """The task specs, rebuilt when the taxonomy, the sources or the KORANI dump folder change."""
+    return _build_specs(_catalog_key())
+
+
+@functools.lru_cache(maxsize=4)
+def _build_specs(catalog_key: tuple) -> dict[str, TaskSpec]:
+    del catalog_key  # the cache key only
     from seqio_tasks import sources, taxonomy
 
     specs: dict[str, TaskSpec] = {}
@@ -354,9 +369,9 @@ def task_info(name: str) -> TaskInfo:
 
 def clear_cache() -> None:
     """Forgets enumerated specs, loaded rows and counts (after changing the data directory)."""
-    _specs_by_name.cache_clear()
+    _build_specs.cache_clear()
     _load_rows.cache_clear()
-    num_examples.cache_clear()
+    _num_examples.cache_clear()
 
 
 # ------------------------------------------------------------------- data and rendering
@@ -510,13 +525,21 @@ def _dump_examples(spec: TaskSpec, split: str) -> Iterator[dict]:
                "answer_index": int(row["label"]) if rank else None}
 
 
-@functools.lru_cache(maxsize=None)
 def num_examples(name: str, split: str | None = None) -> int | None:
     """Input rows of a task's split (default: eval split, or train split), or None without data.
 
     Counts source rows before rendering (seqio's `num_input_examples`), so counting never
-    renders templates; rows a template does not apply to are still counted.
+    renders templates; rows a template does not apply to are still counted. Cached per
+    data directory.
     """
+    from seqio_tasks.sources import korani_dump
+
+    return _num_examples(name, split, str(_data_dir()), str(korani_dump.dump_root()))
+
+
+@functools.lru_cache(maxsize=None)
+def _num_examples(name: str, split: str | None, data_dir: str, dump_root: str) -> int | None:
+    del data_dir, dump_root  # cache keys only
     spec = get_spec(name)
     split = split or (spec.info.eval_split if spec.info.kind == "eval" else train_split(spec))
     if not has_data(spec, split):

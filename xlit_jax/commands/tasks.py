@@ -140,7 +140,11 @@ def main(argv: list[str]) -> int:
     columns = ["name", "kind", "data_language", "template_language", "template_style", "setting",
                "cluster", "role", "has_data"] + (["num_examples"] if args.counts else [])
     _print_table(rows, columns)
-    missing = sorted({r["dataset"] for r in rows if not r["has_data"]})
+    with_data = {r["dataset"] for r in rows if r["has_data"]}
+    missing = sorted({r["dataset"] for r in rows} - with_data)
+    partial = sorted({r["dataset"] for r in rows if not r["has_data"]} & with_data)
     print(f"\n{len(rows)} tasks, {sum(r['has_data'] for r in rows)} with data present"
-          + (f"; datasets without data: {', '.join(missing)}" if missing else ""))
+          + (f"\ndatasets without data: {', '.join(missing)}" if missing else "")
+          + (f"\ndatasets with some tasks lacking their split (e.g. no train file): {', '.join(partial)}"
+             if partial else ""))
     return 0
