@@ -12,8 +12,12 @@ Which tasks exist:
   `p3`, language `en`, ids prefixed `ps_`);
 - one training task per training-role dataset (`{dataset}.train`) over its native
   templates, and `{dataset}.train.{lang}_{style}` over each other template set;
-- with a KORANI dump ($XLIT_KORANI_DIR), one evaluation task per dump template
-  (`{dataset}.ko_korani.dump{k}`) for each dataset in the dump.
+- from the KORANI authors' dump: `{dataset}.train` for each KORANI training dataset
+  without a raw source, and (when $XLIT_KORANI_DIR holds the dump) one evaluation task
+  per dumped template, `{dataset}.ko_korani.dump{k}`.
+
+Specs are built without reading any data; data presence is a file-existence check
+(`has_data`), and counts (`num_examples`) read the data once and are cached.
 """
 from __future__ import annotations
 
