@@ -251,6 +251,7 @@ def test_expected_output_language():
     assert evaluator.expected_output_language(["3", ""], "ko") == "ko"
 
 
+@pytest.mark.slow
 def test_registry_tasks_end_to_end(tiny_model, vocab_path, shared_data, tmp_path):
     eval_data = pytest.importorskip("seqio_tasks.eval_data", reason="registry (seqio_tasks.eval_data) not present")
     try:
@@ -333,25 +334,67 @@ def test_eval_command_rejects_unknown_macro(capsys):
     assert "CHEKPOINT_PATH" in capsys.readouterr().err
 
 
-def test_checkpoint_and_registry_end_to_end(tiny_model, vocab_path, shared_data, tmp_path):
-    """A saved xlit checkpoint read back through load_params, on a real registry task."""
+@pytest.mark.slow
+def test_eval_command_on_checkpoint_and_registry(tiny_model, vocab_path, shared_data, tmp_path, capsys):
+    """`xlit eval` on a saved xlit checkpoint (read back by load_params) and a real registry task.
+
+    Exercises what in-memory tests cannot: gin locking while the registry is imported lazily,
+    regex task selection, load_params, and the same numbers as evaluating the params directly.
+    """
+    import gin
+
     checkpoints = pytest.importorskip("xlit_jax.checkpoints")
+    from xlit_jax.commands import eval as eval_command
+
     if not hasattr(checkpoints, "load_params") or not hasattr(checkpoints, "save_xlit"):
         pytest.skip("xlit_jax.checkpoints.load_params / save_xlit have not landed yet")
     try:
         from seqio_tasks import eval_data
 
-        names = sorted(eval_data.eval_task_names(r"^kobest_copa\.ko_", with_data=True))[:1]
+        names = sorted(eval_data.eval_task_names(r"^klue_nli[.]ko_korani[.]", with_data=True))[:1]
     except (ImportError, AttributeError) as error:
         pytest.skip(f"registry incomplete: {error}")
-    if not names:
-        pytest.skip("no kobest_copa Korean-template task with data")
+    if not names or not HAVE_SCORING:
+        pytest.skip("no klue_nli Korean-template task with data, or no xlit_jax.scoring")
     config, params = tiny_model
     checkpoints.save_xlit(params, config, tmp_path / "ckpt")
-    document = evaluator.evaluate(names, checkpoint_path=str(tmp_path / "ckpt"), vocabulary_path=vocab_path,
-                                  max_examples=2, progress=False, task_feature_lengths={"inputs": 32, "targets": 8},
-                                  rank_classify_fn=RANK_FN, generate_fn=GENERATE_FN)
+    out = tmp_path / "eval"
+    gin.clear_config()
+    try:
+        rc = eval_command.main([
+            "--gin_file=eval/zero_shot.gin", f"--gin.CHECKPOINT_PATH={tmp_path / 'ckpt'}",
+            f"--gin.EVAL_OUTPUT_DIR={out}", f"--gin.MIXTURE_OR_TASK_NAME='^{names[0]}$'",
+            f"--gin.VOCABULARY_PATH={vocab_path}", "--gin.MAX_EXAMPLES=2", "--no_progress",
+            "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}"])
+    finally:
+        gin.clear_config()
+    assert rc == 0, capsys.readouterr().err
+    from_cli = json.loads((out / "results.json").read_text())
     direct = evaluator.evaluate(names, params=params, model_config=config, vocabulary_path=vocab_path,
-                                max_examples=2, progress=False, task_feature_lengths={"inputs": 32, "targets": 8},
-                                rank_classify_fn=RANK_FN, generate_fn=GENERATE_FN)
-    assert document["tasks"][names[0]]["metrics"] == pytest.approx(direct["tasks"][names[0]]["metrics"])
+                                max_examples=2, progress=False, task_feature_lengths={"inputs": 32, "targets": 8})
+    assert list(from_cli["tasks"]) == names
+    assert from_cli["tasks"][names[0]]["metrics"] == pytest.approx(direct["tasks"][names[0]]["metrics"])
+    cli_rows = (out / "predictions" / f"{names[0]}.jsonl").read_text().splitlines()
+    assert len(cli_rows) == 2 and json.loads(cli_rows[0])["options"]
+
+
+@pytest.mark.slow
+def test_mixture_and_regex_resolution(shared_data):
+    """A held-out mixture expands to its tasks with data; a regex selects evaluation tasks; bad names are named."""
+    try:
+        from seqio_tasks import eval_data
+    except ImportError as error:
+        pytest.skip(f"registry not importable: {error}")
+    try:
+        names = evaluator.resolve_task_names("korani_heldout.ko.native")
+    except (ImportError, AttributeError) as error:
+        pytest.skip(f"registry incomplete: {error}")
+    assert names
+    for name in names:
+        info = eval_data.task_info(name)
+        assert (info.data_language, info.setting, info.kind) == ("ko", "native", "eval")
+    regex = evaluator.resolve_task_names("klue_nli[.]ko_korani[.].*")
+    assert regex and all(n.startswith("klue_nli.ko_korani.") for n in regex)
+    assert evaluator.resolve_task_names([regex[0], regex[0]]) == [regex[0]]
+    with pytest.raises(KeyError, match="no_such_task_xyz"):
+        evaluator.resolve_task_names("no_such_task_xyz")

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import gin
 import numpy as np
 
-from xlit_jax import aggregation
+from xlit_jax import aggregation, paths  # noqa: F401  (paths: its gin configurables exist before gin locks)
 from xlit_jax import metrics as metrics_lib
 from xlit_jax.metrics import language as language_lib
 
@@ -94,8 +94,10 @@ class EvalTask:
 
 
 def _registry():
+    """seqio_tasks' TF-free modules, imported lazily (they may register gin configurables, hence the unlock)."""
     try:
-        from seqio_tasks import eval_data, task_specs
+        with gin.unlock_config():
+            from seqio_tasks import eval_data, task_specs, vocab  # noqa: F401
     except ImportError as error:
         raise ImportError(f"the task registry (seqio_tasks) is not importable ({error}); run from the repository "
                           "root or reinstall the package, or pass in-memory EvalTasks") from error
@@ -116,8 +118,18 @@ def resolve_task_names(mixture_or_task_names: str | Sequence[str]) -> list[str]:
             continue
         except (KeyError, ValueError):
             pass
-        if definitions is None:
-            from seqio_tasks import mixtures
+        try:
+            matched = eval_data.eval_task_names(f"^(?:{name})$", with_data=True)
+        except re.error as error:
+            matched, regex_error = [], error
+        else:
+            regex_error = None
+        if matched:
+            out += matched
+            continue
+        if definitions is None:  # mixtures live in a seqio module: imported only when needed
+            with gin.unlock_config():
+                from seqio_tasks import mixtures
 
             definitions = mixtures.mixture_definitions()
         if name in definitions:
@@ -127,13 +139,9 @@ def resolve_task_names(mixture_or_task_names: str | Sequence[str]) -> list[str]:
                                         "(set XLIT_DATA_DIR)")
             out += present
             continue
-        try:
-            matched = eval_data.eval_task_names(f"^(?:{name})$", with_data=True)
-        except re.error as error:
-            raise ValueError(f"{name!r} is neither a task, a mixture nor a valid regex: {error}") from error
-        if not matched:
-            raise KeyError(f"{name!r} matches no evaluation task with data and no mixture")
-        out += matched
+        if regex_error is not None:
+            raise ValueError(f"{name!r} is neither a task, a mixture nor a valid regex: {regex_error}")
+        raise KeyError(f"{name!r} matches no evaluation task with data and no mixture")
     return list(dict.fromkeys(out))
 
 
@@ -196,6 +204,7 @@ def default_vocabulary_path(checkpoint_path: str | None = None) -> str:
             candidate = Path(checkpoint_path) / name
             if candidate.is_file():
                 return str(candidate)
+    _registry()
     from seqio_tasks.vocab import vocabulary_path
 
     return vocabulary_path()

@@ -28,7 +28,17 @@ def main(argv: list[str]) -> int:
     if not flags.gin_files:
         print("xlit eval: give --gin_file (e.g. --gin_file=eval/zero_shot.gin)", file=sys.stderr)
         return 2
+    import importlib
+
     from xlit_jax import evaluator, reports
+
+    # Modules whose gin configurables eval configs may bind (imported before gin locks its config).
+    for module in ("xlit_jax.paths", "xlit_jax.models.mt5", "xlit_jax.checkpoints", "xlit_jax.scoring",
+                   "xlit_jax.decoding", "seqio_tasks.vocab", "seqio_tasks.eval_data"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # reported with a clear message where it is needed
 
     try:
         gin_utils.parse_gin(flags.gin_files, flags.gin_bindings, flags.gin_search_paths)
@@ -37,7 +47,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         document = evaluator.evaluate(progress="--no_progress" not in flags.rest)
-    except (KeyError, ValueError, FileNotFoundError, TypeError, ImportError) as err:
+    except (KeyError, ValueError, FileNotFoundError, TypeError, ImportError, RuntimeError) as err:
         print(f"xlit eval: error: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
     output_dir = document["run"].get("output_dir")
