@@ -210,24 +210,39 @@ def test_seqio_examples_equal_eval_data_rows(registry, shared_data):
             assert len(example["inputs"]) <= LENGTHS["inputs"]
 
 
-def _check_batches(name, split, packed):
-    dataset = seqio.get_dataset(name, LENGTHS, dataset_split=split, shuffle=False, num_epochs=1,
-                                feature_converter=seqio.EncDecFeatureConverter(pack=packed))
-    batch = next(dataset.batch(2).as_numpy_iterator())
-    assert batch["encoder_input_tokens"].shape[1] == LENGTHS["inputs"]
-    assert batch["decoder_target_tokens"].shape[1] == LENGTHS["targets"]
-    assert (batch["decoder_input_tokens"][:, 0] == 0).all()
-    assert batch["decoder_loss_weights"].sum() > 0
-    assert (batch["decoder_target_tokens"] == 1).any(axis=1).all()  # every row ends an answer with EOS
-    if packed:
-        assert "encoder_segment_ids" in batch and batch["encoder_segment_ids"].max() >= 1
+def _check_batches(name, split):
+    """One task's preprocessed examples through EncDecFeatureConverter, unpacked and packed."""
+    task = seqio.get_mixture_or_task(name)
+    examples = task.get_dataset(LENGTHS, split=split, shuffle=False, num_epochs=1).take(4)
+    for packed in (False, True):
+        converter = seqio.EncDecFeatureConverter(pack=packed)
+        batch = next(converter(examples, LENGTHS).batch(2).as_numpy_iterator())
+        assert batch["encoder_input_tokens"].shape[1] == LENGTHS["inputs"], name
+        assert batch["decoder_target_tokens"].shape[1] == LENGTHS["targets"], name
+        assert (batch["decoder_input_tokens"][:, 0] == 0).all()
+        assert batch["decoder_loss_weights"].sum() > 0
+        assert (batch["decoder_target_tokens"] == 1).any(axis=1).all(), name  # each row ends an answer with EOS
+        if packed:
+            assert batch["encoder_segment_ids"].max() >= 1
 
 
 def _check_all(specs):
     for spec in specs:
-        split = spec.info.eval_split if spec.info.kind == "eval" else task_specs.train_split(spec)
-        for packed in (False, True):
-            _check_batches(spec.name, split, packed)
+        _check_batches(spec.name, spec.info.eval_split if spec.info.kind == "eval" else task_specs.train_split(spec))
+
+
+def test_get_dataset_with_feature_converter(registry, shared_data):
+    """seqio.get_dataset, the path trainers use, on one task, unpacked and packed."""
+    spec = next(iter(_specs_with_data("train") or _specs_with_data()), None)
+    if spec is None:
+        pytest.skip("no task has data")
+    split = task_specs.train_split(spec) or spec.info.eval_split
+    for packed in (False, True):
+        dataset = seqio.get_dataset(spec.name, LENGTHS, dataset_split=split, shuffle=True, seed=0, num_epochs=1,
+                                    feature_converter=seqio.EncDecFeatureConverter(pack=packed))
+        batch = next(dataset.batch(4).as_numpy_iterator())
+        assert batch["encoder_input_tokens"].shape == (4, LENGTHS["inputs"])
+        assert ("encoder_segment_ids" in batch) == packed
 
 
 def test_tasks_of_each_kind_yield_batches(registry, shared_data):
@@ -304,3 +319,52 @@ def test_missing_data_is_a_clear_error(tmp_path, monkeypatch):
     finally:
         monkeypatch.undo()
         task_specs.clear_cache()
+
+
+def _write_dump_csv(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["input", "output", "choices", "dataset_name", "id"])
+        writer.writerows(rows)
+
+
+def test_korani_dump_tasks(tmp_path, monkeypatch, registry):
+    """A KORANI release dump in its CSV layout gives dump eval tasks per template and dump training tasks."""
+    root = tmp_path / "KORANI"
+    _write_dump_csv(root / "sentence_completion" / "kobest_copa" / "test_tmp1.csv", [
+        ("비가 왔다. 결과는? 선택지: 우산을 폈다, 춤을 췄다", "우산을 폈다", "우산을 폈다|||춤을 췄다", "kobest_copa", "1"),
+        ("배가 고팠다. 결과는? 선택지: 밥을 먹었다, 잠을 잤다", "밥을 먹었다", "밥을 먹었다|||잠을 잤다", "kobest_copa", "2"),
+    ])
+    _write_dump_csv(root / "sentence_completion" / "kobest_copa" / "test_tmp2.csv", [
+        ("비가 왔다. 어떤 일이 일어났나요?", "우산을 폈다", "춤을 췄다|||우산을 폈다", "kobest_copa", "1"),
+        ("배가 고팠다. 이 문장은 긍정인가요?", "예", "밥을 먹었다|||잠을 잤다", "kobest_copa", "2"),
+    ])
+    _write_dump_csv(root / "sentiment" / "naver_movie" / "train.csv", [
+        ("이 영화 최고다. 긍정 또는 부정?", "긍정", "긍정|||부정", "naver_movie", str(i)) for i in range(5)
+    ])
+    monkeypatch.setenv("XLIT_KORANI_DIR", str(tmp_path))
+    try:
+        names = {s.name for s in task_specs.all_specs()}
+        assert {"kobest_copa.ko_korani.dump1", "kobest_copa.ko_korani.dump2", "naver_movie.train"} <= names
+        info = task_specs.task_info("kobest_copa.ko_korani.dump2")
+        assert (info.origin, info.setting, info.template_language, info.template_style, info.eval_split) == (
+            "korani_dump", "native", "ko", "korani", "test")
+        rows = eval_data.load_eval_examples("kobest_copa.ko_korani.dump2")
+        assert [r["answer_index"] for r in rows] == [1, None]   # row 2's target is not among its choices
+        assert rows[0]["options"] == ["춤을 췄다", "우산을 폈다"] and rows[1]["options"] is None
+        assert task_specs.num_examples("kobest_copa.ko_korani.dump1") == 2
+        assert task_specs.num_examples("naver_movie.train") == 5
+        vocabulary, _ = registry
+        registered = mixtures.register_all(vocabulary)
+        assert "kobest_copa.ko_korani.dump1" in seqio.TaskRegistry.names()
+        assert "naver_movie.train" in [t.name for t in seqio.MixtureRegistry.get("korani_train").tasks]
+        assert "kobest_copa.ko_korani.dump1" in [t.name for t in seqio.MixtureRegistry.get("korani_heldout.ko.native").tasks]
+        example = next(seqio.get_mixture_or_task("kobest_copa.ko_korani.dump1").get_dataset(
+            LENGTHS, split="test", shuffle=False, num_epochs=1).as_numpy_iterator())
+        assert example["targets_pretokenized"].decode() == "우산을 폈다" and int(example["answer_index"]) == 0
+        assert registered["tasks"]
+    finally:
+        monkeypatch.undo()
+        task_specs.clear_cache()
+        mixtures.register_all(registry[0])
