@@ -398,3 +398,45 @@ def test_mixture_and_regex_resolution(shared_data):
     assert evaluator.resolve_task_names([regex[0], regex[0]]) == [regex[0]]
     with pytest.raises(KeyError, match="no_such_task_xyz"):
         evaluator.resolve_task_names("no_such_task_xyz")
+
+
+@pytest.mark.slow
+def test_train_inference_gin_builds_the_trainer_callable(vocab_path, shared_data, tmp_path):
+    """models/mt5_tiny.gin + runs/finetune.gin + eval/train_inference.gin give the trainer a working evaluator."""
+    import importlib
+
+    import gin
+
+    from xlit_jax import gin_utils
+    from xlit_jax.commands import train as train_command
+
+    try:
+        from seqio_tasks import eval_data
+
+        names = sorted(eval_data.eval_task_names(r"^klue_nli[.]ko_korani[.]", with_data=True))[:1]
+    except (ImportError, AttributeError) as error:
+        pytest.skip(f"registry incomplete: {error}")
+    if not names or not HAVE_SCORING:
+        pytest.skip("no klue_nli Korean-template task with data, or no xlit_jax.scoring")
+    for module in train_command.CONFIGURABLE_MODULES:
+        importlib.import_module(module)
+    size = Tokenizer(vocab_path).vocab_size
+    gin.clear_config()
+    try:
+        gin_utils.parse_gin(
+            ["models/mt5_tiny.gin", "runs/finetune.gin", "eval/train_inference.gin"],
+            [f"MODEL_DIR = '{tmp_path / 'run'}'", "MIXTURE_OR_TASK_NAME = 'unused'", "TRAIN_STEPS = 1",
+             f"xlit.MT5Config.vocab_size = {size}", f"EVAL_MIXTURE_OR_TASK_NAME = '{names[0]}'",
+             f"EVAL_VOCABULARY_PATH = '{vocab_path}'", "EVAL_MAX_EXAMPLES = 2",
+             f"EVAL_OUTPUT_DIR = '{tmp_path / 'infer'}'",
+             "TASK_FEATURE_LENGTHS = {'inputs': 32, 'targets': 8}"], finalize=False)
+        inference_evaluator = evaluator.make_train_evaluator()
+        config = MT5Config()
+    finally:
+        gin.clear_config()
+    assert config.vocab_size == size and config.emb_dim == 64
+    values = inference_evaluator(init_params(config, jax.random.key(3)), 11)
+    assert set(values) >= {"eval/all/mean", "eval/ko/mean", "eval/ko/native/median",
+                           "eval/dataset/klue_nli/median"}
+    record = json.loads((tmp_path / "infer" / "step_11" / "results.json").read_text())["tasks"][names[0]]
+    assert record["num_examples"] == 2 and values["eval/ko/native/mean"] == pytest.approx(record["score"])
