@@ -187,3 +187,16 @@ def test_parity_covers_far_buckets():
     """At least one case has sequences longer than max_distance (the log-spaced buckets saturate)."""
     assert any(c.encoder_length > c.config.relative_attention_max_distance
                and c.decoder_length > c.config.relative_attention_max_distance for c in CASES)
+
+
+def test_hf_mt5_tied_head_parity():
+    """transformers 5's MT5 class with tied embeddings uses shared.weight unscaled: converted, logits agree."""
+    case = Case("mt5_class_tied_unscaled", CASES[0].config, 20, 12)
+    config, model_class = _hf_config(case)
+    torch.manual_seed(5)
+    model = model_class(config).eval()
+    assert model.lm_head.weight.data_ptr() == model.shared.weight.data_ptr()
+    params, converted = hf.from_hf_state_dict(model.state_dict(), dict(model.config.to_dict(), tie_word_embeddings=True),
+                                              "tied MT5")
+    assert not converted.logits_via_embedding
+    compare(case, "hf->xlit", model, converted, params, seed=6)

@@ -168,7 +168,7 @@ def load_t5x(path: str | os.PathLike, config: MT5Config | None = None) -> tuple[
     if config is None:
         config = infer_config(shapes, described)
     validate_shapes(shapes, config, described)  # before reading any array data
-    flat = {name: materialize(leaf, file.parent, f"{where}/{name}".lstrip("/")) for name, leaf in flat_specs.items()}
+    flat = {name: materialize(leaf, file.parent, name) for name, leaf in flat_specs.items()}
     flat = as_float32(flat)
     validate_params(flat, config, described)
     return unflatten_params(flat), config
