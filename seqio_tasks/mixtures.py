@@ -13,6 +13,8 @@ Training rates follow T0: a dataset's rate is its number of examples, capped at
 `cap / num_templates` per template (T0's 500,000 / number of prompts) and multiplied by
 its number of templates, which is the dataset's share of the T0 mixture where every
 (dataset, prompt) pair is its own task; an optional temperature T gives rate ** (1 / T).
+Gin: `xlit.training_rate_config.cap = 500000`, `xlit.training_rate_config.temperature = 2.0`
+(read when the mixtures are registered).
 
 Mixture names:
     p3_t0_train, korani_train, bilingual_train          native templates
@@ -26,6 +28,7 @@ import logging
 import random
 from typing import Callable, Sequence
 
+import gin
 import seqio
 
 from seqio_tasks import naming, preprocessors, task_specs, tasks
@@ -62,6 +65,18 @@ def examples_rate(
 
     rate.__name__ = f"examples_rate_cap{cap}_t{temperature}"
     return rate
+
+
+@gin.configurable(module="xlit")
+def training_rate_config(cap: float | None = T0_CAP, temperature: float = 1.0) -> tuple[float | None, float]:
+    """(cap, temperature) of the registered training mixtures: gin `xlit.training_rate_config.cap` / `.temperature`."""
+    return cap, temperature
+
+
+def training_rate() -> Callable[[seqio.Task], float]:
+    """The rate function of the registered training mixtures (T0 cap and temperature from gin)."""
+    cap, temperature = training_rate_config()
+    return examples_rate(cap=cap, temperature=temperature)
 
 
 def examples_rate_value(task_name: str, cap: float | None = T0_CAP, temperature: float = 1.0,
@@ -136,7 +151,7 @@ def register_mixtures() -> list[str]:
             log.info("mixture %s: no task has data here; not registered", name)
             continue
         is_train = not name.split(".")[0].endswith("_heldout")
-        rate = examples_rate() if is_train else examples_rate(cap=None)
+        rate = training_rate() if is_train else examples_rate(cap=None)
         _register_mixture(name, [(t, rate) for t in present])
         registered.append(name)
     return registered
@@ -147,7 +162,8 @@ def register_all(vocabulary: seqio.Vocabulary | None = None) -> dict[str, list[s
     from xlit_jax.paths import data_dir, korani_dir
 
     vocabulary = vocabulary or get_vocabulary()
-    key = (tasks.vocabulary_key(vocabulary), str(data_dir()), str(korani_dir()), task_specs._catalog_key())
+    key = (tasks.vocabulary_key(vocabulary), str(data_dir()), str(korani_dir()), task_specs._catalog_key(),
+           training_rate_config())
     if _STATE["key"] == key and all(n in seqio.MixtureRegistry.names() for n in _STATE["mixtures"]):
         return {"tasks": [s.name for s in task_specs.all_specs()], "mixtures": list(_STATE["mixtures"])}
     if _STATE["key"] is not None and _STATE["key"][1:] != key[1:]:

@@ -219,3 +219,25 @@ def test_pinch_needs_enough_examples(registry):
     total = task_specs.num_examples(other[0])
     with pytest.raises(ValueError, match="hold only"):
         mixtures.pinch_rows(other, total + 10)
+
+
+def test_training_rate_from_gin(registry):
+    import gin
+
+    specs = _train_tasks_with_data(1)
+    if not specs:
+        pytest.skip("no training task has data")
+    rows = len(task_specs.source_rows(specs[0], "train"))
+    vocabulary, _ = registry
+    try:
+        gin.bind_parameter("xlit.training_rate_config.cap", None)
+        gin.bind_parameter("xlit.training_rate_config.temperature", 2.0)
+        mixtures.register_all(vocabulary)
+        mixture = seqio.MixtureRegistry.get("korani_train")
+        task = seqio.TaskRegistry.get(specs[0].name)
+        assert mixture.get_rate(task) == pytest.approx(rows ** 0.5)
+    finally:
+        gin.clear_config()
+        mixtures.register_all(vocabulary)
+    assert seqio.MixtureRegistry.get("korani_train").get_rate(task) == pytest.approx(
+        mixtures.examples_rate_value(specs[0].name))
