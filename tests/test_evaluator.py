@@ -245,6 +245,24 @@ def test_train_evaluator_callable(tiny_model, vocab_path, tmp_path):
     assert (tmp_path / "step_7" / "results.json").is_file()
 
 
+def test_rank_answer_from_target_text_or_a_clear_error(tiny_model, vocab_path):
+    config, params = tiny_model
+    base = rank_task()
+    by_text = [dict(e, answer_index=None) for e in base.examples[:2]]
+    document = evaluator.evaluate(tasks=[EvalTask(base.info, by_text)], params=params, model_config=config,
+                                  vocabulary_path=vocab_path, progress=False, rank_classify_fn=RANK_FN,
+                                  task_feature_lengths={"inputs": 12, "targets": 6})
+    with_index = evaluator.evaluate(tasks=[EvalTask(base.info, base.examples[:2])], params=params,
+                                    model_config=config, vocabulary_path=vocab_path, progress=False,
+                                    rank_classify_fn=RANK_FN, task_feature_lengths={"inputs": 12, "targets": 6})
+    assert document["tasks"][base.name]["metrics"] == with_index["tasks"][base.name]["metrics"]
+    broken = [dict(base.examples[0], answer_index=None, targets="모르겠다")]
+    with pytest.raises(ValueError, match="idx=0: no answer_index and the target '모르겠다' is not among"):
+        evaluator.evaluate(tasks=[EvalTask(base.info, broken)], params=params, model_config=config,
+                           vocabulary_path=vocab_path, progress=False, rank_classify_fn=RANK_FN,
+                           task_feature_lengths={"inputs": 12, "targets": 6})
+
+
 def test_expected_output_language():
     assert evaluator.expected_output_language(["Hello there", "Good"], "ko") == "en"
     assert evaluator.expected_output_language(["안녕하세요", "AI 기술"], "ko") == "ko"

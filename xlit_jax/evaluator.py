@@ -256,7 +256,10 @@ def _score_rank_task(task: EvalTask, tokenizer: Tokenizer, run: Callable, length
         answer = example.get("answer_index")
         if answer is None:
             stripped = [o.strip() for o in example["options"]]
-            answer = stripped.index(example["targets"].strip()) if example["targets"].strip() in stripped else -1
+            if example["targets"].strip() not in stripped:
+                raise ValueError(f"task {task.name}, example idx={example['idx']}: no answer_index and the target "
+                                 f"{example['targets']!r} is not among the options {example['options']!r}")
+            answer = stripped.index(example["targets"].strip())
         gold.append(int(answer))
         chosen.append(choice)
         rows.append({"idx": example["idx"], "inputs": example["inputs"], "targets": example["targets"],
