@@ -1,0 +1,279 @@
+"""Decoding with the cache: greedy and beam search against transformers' MT5 generate and brute force."""
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from xlit_jax import decoding
+from xlit_jax.models import mt5
+
+VOCAB = 61
+CFG = mt5.MT5Config(vocab_size=VOCAB, emb_dim=32, num_heads=4, num_encoder_layers=2, num_decoder_layers=2,
+                    head_dim=8, mlp_dim=64, relative_attention_num_buckets=8, relative_attention_max_distance=16)
+MODEL = mt5.Transformer(CFG)
+LOGIT_SCALE = 1.5  # outputs spread enough for beam search and sampling to differ from greedy
+
+
+# ----------------------------------------------------------------------------- reference model
+def hf_to_xlit(state_dict, num_layers):
+    """xlit (t5x-tree) params from a transformers MT5 state dict (torch Linear weights are [out, in])."""
+    w = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in state_dict.items()}
+
+    def attention(prefix):
+        return {name: {"kernel": w[f"{prefix}.{hf}.weight"].T} for name, hf in
+                [("query", "q"), ("key", "k"), ("value", "v"), ("out", "o")]}
+
+    def mlp(prefix):
+        return {name: {"kernel": w[f"{prefix}.DenseReluDense.{name}.weight"].T} for name in ("wi_0", "wi_1", "wo")}
+
+    def scale(key):
+        return {"scale": w[key]}
+
+    encoder = {"relpos_bias": {"rel_embedding": w["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"].T},
+               "encoder_norm": scale("encoder.final_layer_norm.weight")}
+    decoder = {"relpos_bias": {"rel_embedding": w["decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"].T},
+               "decoder_norm": scale("decoder.final_layer_norm.weight"),
+               "logits_dense": {"kernel": w["lm_head.weight"].T}}
+    for i in range(num_layers):
+        e, d = f"encoder.block.{i}.layer", f"decoder.block.{i}.layer"
+        encoder[f"layers_{i}"] = {"attention": attention(f"{e}.0.SelfAttention"),
+                                  "pre_attention_layer_norm": scale(f"{e}.0.layer_norm.weight"),
+                                  "mlp": mlp(f"{e}.1"), "pre_mlp_layer_norm": scale(f"{e}.1.layer_norm.weight")}
+        decoder[f"layers_{i}"] = {"self_attention": attention(f"{d}.0.SelfAttention"),
+                                  "pre_self_attention_layer_norm": scale(f"{d}.0.layer_norm.weight"),
+                                  "encoder_decoder_attention": attention(f"{d}.1.EncDecAttention"),
+                                  "pre_cross_attention_layer_norm": scale(f"{d}.1.layer_norm.weight"),
+                                  "mlp": mlp(f"{d}.2"), "pre_mlp_layer_norm": scale(f"{d}.2.layer_norm.weight")}
+    params = {"token_embedder": {"embedding": w["shared.weight"]}, "encoder": encoder, "decoder": decoder}
+    return jax.tree.map(jnp.asarray, params)
+
+
+@pytest.fixture(scope="module")
+def hf_and_params():
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.MT5Config(vocab_size=VOCAB, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
+                                    num_heads=4, relative_attention_num_buckets=8, relative_attention_max_distance=16,
+                                    feed_forward_proj="gated-gelu", dropout_rate=0.0, decoder_start_token_id=0,
+                                    pad_token_id=0, eos_token_id=1)
+    config.tie_word_embeddings = False  # transformers 5.x forces tying in MT5Config; mT5 is untied
+    model = transformers.MT5ForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        # transformers 5.x with untied logits also unties the stacks' embeddings from `shared`; mT5 shares them
+        model.encoder.embed_tokens.weight.copy_(model.shared.weight)
+        model.decoder.embed_tokens.weight.copy_(model.shared.weight)
+    with torch.no_grad():  # sharper, position-dependent outputs so greedy neither stops at once nor repeats
+        model.lm_head.weight.mul_(LOGIT_SCALE)
+        for block in model.decoder.block:
+            block.layer[0].SelfAttention.relative_attention_bias.weight.mul_(4.0) \
+                if block.layer[0].SelfAttention.has_relative_attention_bias else None
+        model.lm_head.weight[1] -= 0.15 * model.lm_head.weight[1]  # EOS a little less likely
+    params = hf_to_xlit(model.state_dict(), 2)
+    return model, params
+
+
+def padded_batch(seed=0, batch=6, length=12):
+    rng = np.random.default_rng(seed)
+    tokens = np.zeros((batch, length), np.int32)
+    for row in range(batch):
+        n = int(rng.integers(3, length + 1))
+        tokens[row, :n - 1] = rng.integers(2, VOCAB, n - 1)
+        tokens[row, n - 1] = 1
+    return tokens
+
+
+def hf_generate(model, tokens, max_new_tokens, **kwargs):
+    import torch
+    with torch.no_grad():
+        ids = torch.tensor(tokens, dtype=torch.long)
+        out = model.generate(input_ids=ids, attention_mask=(ids > 0).long(), max_new_tokens=max_new_tokens,
+                             min_new_tokens=0, do_sample=False, **kwargs).numpy()
+    assert (out[:, 0] == 0).all()  # the decoder start token
+    result = np.zeros((len(tokens), max_new_tokens), np.int32)
+    result[:, :out.shape[1] - 1] = out[:, 1:]
+    return np.asarray(decoding._finish(jnp.asarray(result), 1))  # beam search pads finished rows with EOS
+
+
+@jax.jit
+def _teacher_forced_log_probs(params, enc, sequences):
+    """Per-token log p of sequences [N, T] under the full model (all decoder positions valid)."""
+    dec_in = jnp.concatenate([jnp.zeros_like(sequences[:, :1]), sequences[:, :-1]], axis=1)
+    logits = MODEL.apply({"params": params}, enc, dec_in, jnp.ones_like(sequences), enable_dropout=False)
+    return jnp.take_along_axis(jax.nn.log_softmax(logits, -1), sequences[..., None], -1)[..., 0]
+
+
+def sequence_log_prob(params, enc_row, sequence):
+    """Sum of log p over the tokens up to and including the first EOS (or all T)."""
+    seq = np.asarray(sequence)
+    n = int(np.argmax(seq == 1)) + 1 if (seq == 1).any() else len(seq)
+    logp = np.asarray(_teacher_forced_log_probs(params, jnp.asarray(enc_row[None]), jnp.asarray(seq[None])))[0]
+    return float(logp[:n].sum(dtype=np.float64)), n
+
+
+# ----------------------------------------------------------------------------- cache
+def test_cached_steps_equal_teacher_forced_logits(hf_and_params):
+    _, params = hf_and_params
+    enc = jnp.asarray(padded_batch(1))
+    targets = jnp.asarray(np.random.default_rng(2).integers(2, VOCAB, (enc.shape[0], 7)), jnp.int32)
+    dec_in = jnp.concatenate([jnp.zeros_like(targets[:, :1]), targets[:, :-1]], axis=1)
+    full = MODEL.apply({"params": params}, enc, dec_in, targets, enable_dropout=False)
+    encoded, enc_tokens, cache = decoding._start(MODEL, params, enc, 1, 9)
+    for position in range(7):
+        logits, cache = decoding._decode_step(MODEL, params, cache, encoded, enc_tokens, dec_in[:, position], 9)
+        np.testing.assert_allclose(np.asarray(logits), np.asarray(full[:, position]), rtol=1e-5, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- greedy
+def test_greedy_equals_transformers_generate(hf_and_params):
+    model, params = hf_and_params
+    tokens = padded_batch(0)
+    ours = decoding.greedy_decode(MODEL, params, tokens, max_decode_length=10)
+    theirs = hf_generate(model, tokens, 10, num_beams=1)
+    np.testing.assert_array_equal(ours, theirs)
+    # the check has teeth: rows differ, run past a few tokens and use several distinct tokens
+    assert len({tuple(r) for r in ours}) == len(ours)
+    assert (ours > 1).sum(axis=1).min() >= 3 and len(np.unique(ours)) >= 8
+    assert (ours == 1).any(), "expected at least one row to stop at EOS"
+
+
+def test_greedy_pads_after_eos_and_stops_early(hf_and_params):
+    _, params = hf_and_params
+    tokens = padded_batch(3)
+    out = decoding.greedy_decode(MODEL, params, tokens, max_decode_length=10)
+    for row in out:
+        if (row == 1).any():
+            assert (row[np.argmax(row == 1) + 1:] == 0).all()
+    # the same prefix whatever the maximum length (the loop's early exit does not change results)
+    np.testing.assert_array_equal(decoding.greedy_decode(MODEL, params, tokens, max_decode_length=6), out[:, :6])
+
+
+# ----------------------------------------------------------------------------- beam search
+def test_beam_search_with_one_beam_is_greedy(hf_and_params):
+    _, params = hf_and_params
+    tokens = padded_batch(4)
+    greedy = decoding.greedy_decode(MODEL, params, tokens, max_decode_length=10)
+    beam = decoding.beam_search(MODEL, params, tokens, num_beams=1, max_decode_length=10, length_penalty=0.0)
+    np.testing.assert_array_equal(beam, greedy)
+
+
+def test_beam_search_equals_transformers_generate_without_length_penalty(hf_and_params):
+    model, params = hf_and_params
+    tokens = padded_batch(5)
+    ours = decoding.beam_search(MODEL, params, tokens, num_beams=4, max_decode_length=10, length_penalty=0.0)
+    theirs = hf_generate(model, tokens, 10, num_beams=4, length_penalty=0.0, early_stopping=False)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_beam_scores_beat_greedy_and_match_teacher_forcing(hf_and_params):
+    _, params = hf_and_params
+    tokens = padded_batch(6)
+    greedy = decoding.greedy_decode(MODEL, params, tokens, max_decode_length=10)
+    beam, scores = decoding.beam_search(MODEL, params, tokens, num_beams=4, max_decode_length=10, length_penalty=0.0,
+                                        return_scores=True)
+    assert scores.shape == (6,)
+    for row in range(6):
+        beam_lp, _ = sequence_log_prob(params, tokens[row], beam[row])
+        greedy_lp, _ = sequence_log_prob(params, tokens[row], greedy[row])
+        assert scores[row] == pytest.approx(beam_lp, abs=1e-4)
+        assert beam_lp >= greedy_lp - 1e-5
+    assert (beam != greedy).any(), "beam search should find something greedy missed on some row"
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 0.6, 2.0])
+def test_beam_search_is_exact_with_enough_beams(length_penalty):
+    """Tiny vocabulary: with more beams than candidates the search must return the brute-force optimum."""
+    cfg = mt5.MT5Config(**{**CFG.to_dict(), "vocab_size": 4})
+    model = mt5.Transformer(cfg)
+    params = mt5.init_params(cfg, jax.random.key(7))
+    params["decoder"]["logits_dense"]["kernel"] = params["decoder"]["logits_dense"]["kernel"] * 4.0
+    enc = np.array([[2, 3, 3, 2, 1, 0], [3, 2, 1, 0, 0, 0], [2, 2, 2, 3, 3, 1]], np.int32)
+    length = 4
+    # every hypothesis: non-EOS tokens then EOS, or length tokens without EOS
+    hypotheses = [p + (1,) for n in range(length) for p in itertools.product((0, 2, 3), repeat=n)]
+    hypotheses += [p for p in itertools.product((0, 2, 3), repeat=length)]
+    padded = np.array([list(h) + [0] * (length - len(h)) for h in hypotheses], np.int32)
+    lengths = np.array([len(h) for h in hypotheses])
+    penalty = ((5.0 + lengths) / 6.0) ** length_penalty
+
+    @jax.jit
+    def log_probs(enc_row):
+        dec_in = jnp.concatenate([jnp.zeros((len(padded), 1), jnp.int32), jnp.asarray(padded)[:, :-1]], axis=1)
+        logits = model.apply({"params": params}, jnp.repeat(enc_row[None], len(padded), 0), dec_in,
+                             jnp.ones_like(dec_in), enable_dropout=False)
+        return jnp.take_along_axis(jax.nn.log_softmax(logits, -1), jnp.asarray(padded)[..., None], -1)[..., 0]
+
+    beam, scores = decoding.beam_search(model, params, enc, num_beams=128, max_decode_length=length,
+                                        length_penalty=length_penalty, return_scores=True)
+    for row in range(len(enc)):
+        token_lp = np.asarray(log_probs(jnp.asarray(enc[row])), np.float64)
+        totals = np.array([token_lp[i, :n].sum() for i, n in enumerate(lengths)]) / penalty
+        best = int(np.argmax(totals))
+        np.testing.assert_array_equal(beam[row], padded[best])
+        assert scores[row] == pytest.approx(totals[best], abs=1e-4)
+
+
+# ----------------------------------------------------------------------------- sampling
+def test_sampling_limits_are_greedy(hf_and_params):
+    _, params = hf_and_params
+    tokens = padded_batch(8)
+    greedy = decoding.greedy_decode(MODEL, params, tokens, max_decode_length=10)
+    rng = jax.random.key(1)
+    np.testing.assert_array_equal(decoding.sample(MODEL, params, tokens, rng, max_decode_length=10, temperature=0.0),
+                                  greedy)
+    np.testing.assert_array_equal(decoding.sample(MODEL, params, tokens, rng, max_decode_length=10, temperature=1e-3),
+                                  greedy)
+    np.testing.assert_array_equal(decoding.sample(MODEL, params, tokens, rng, max_decode_length=10, top_k=1), greedy)
+    np.testing.assert_array_equal(decoding.sample(MODEL, params, tokens, rng, max_decode_length=10, top_p=1e-6),
+                                  greedy)
+
+
+def test_sampling_is_deterministic_per_seed_and_respects_top_k(hf_and_params):
+    _, params = hf_and_params
+    tokens = np.repeat(padded_batch(9)[:1], 64, axis=0)
+    a = decoding.sample(MODEL, params, tokens, jax.random.key(5), max_decode_length=10)
+    b = decoding.sample(MODEL, params, tokens, jax.random.key(5), max_decode_length=10)
+    c = decoding.sample(MODEL, params, tokens, jax.random.key(6), max_decode_length=10)
+    np.testing.assert_array_equal(a, b)
+    assert (a != c).any()
+    assert len({tuple(r) for r in a}) > 1  # rows with the same input draw different samples
+    encoded, enc_tokens, cache = decoding._start(MODEL, params, jnp.asarray(tokens[:1]), 1, 10)
+    first_logits = decoding._decode_step(MODEL, params, cache, encoded, enc_tokens, jnp.zeros((1,), jnp.int32), 10)[0][0]
+    top2 = set(np.argsort(np.asarray(first_logits))[-2:].tolist())
+    first = decoding.sample(MODEL, params, tokens, jax.random.key(7), max_decode_length=10, top_k=2)[:, 0]
+    assert set(first.tolist()) == top2
+
+
+def test_top_p_filter_keeps_smallest_set_reaching_p():
+    probs = np.array([[0.5, 0.05, 0.3, 0.15], [0.25, 0.25, 0.25, 0.25]], np.float32)
+    logits = jnp.log(jnp.asarray(probs))
+    kept = lambda p: np.asarray(decoding.top_p_filter(logits, p)) > decoding.NEG_INF / 2
+    np.testing.assert_array_equal(kept(0.5), [[True, False, False, False], [True, True, True, True]])  # ties kept
+    np.testing.assert_array_equal(kept(0.6)[0], [True, False, True, False])
+    np.testing.assert_array_equal(kept(0.8)[0], [True, False, True, False])
+    np.testing.assert_array_equal(kept(0.81)[0], [True, False, True, True])
+    np.testing.assert_array_equal(kept(1.0)[0], [True, True, True, True])
+    np.testing.assert_array_equal(kept(0.01)[0], [True, False, False, False])
+
+
+def test_top_k_filter():
+    logits = jnp.asarray([[1.0, 4.0, 3.0, 2.0]])
+    np.testing.assert_array_equal(np.asarray(decoding.top_k_filter(logits, 2)) > -1e8, [[False, True, True, False]])
+    np.testing.assert_array_equal(np.asarray(decoding.top_k_filter(logits, 0)), np.asarray(logits))
+
+
+def test_generate_dispatches_and_rejects_unknown_methods(hf_and_params):
+    _, params = hf_and_params
+    tokens = padded_batch(10)
+    np.testing.assert_array_equal(decoding.generate(MODEL, params, tokens, max_decode_length=10),
+                                  decoding.greedy_decode(MODEL, params, tokens, max_decode_length=10))
+    beam = decoding.generate(MODEL, params, tokens, method="beam", max_decode_length=10, num_beams=2)
+    assert beam.shape == (6, 10)
+    sampled = decoding.generate(MODEL, params, tokens, method="sample", max_decode_length=10, rng=jax.random.key(0))
+    assert sampled.shape == (6, 10)
+    with pytest.raises(ValueError, match="unknown method 'nucleus'"):
+        decoding.generate(MODEL, params, tokens, method="nucleus", max_decode_length=10)
+    with pytest.raises(ValueError, match=r"\[batch, length\]"):
+        decoding.greedy_decode(MODEL, params, tokens[0], max_decode_length=10)

@@ -1,0 +1,255 @@
+"""Autoregressive decoding with the decoder cache: greedy, beam search and sampling.
+
+Every decoder runs the encoder once, then one token per step through the model's cache
+inside a jitted `jax.lax.while_loop` that stops early once every row has finished.
+Outputs are int32 [batch, max_decode_length] token ids without the leading start token:
+EOS ends a row and everything after it is the pad id 0.
+
+Beam search keeps `num_beams` live prefixes per example. Each step takes the top
+2*num_beams continuations; an EOS continuation becomes a finished hypothesis when it ranks
+within the top num_beams (as in Hugging Face's beam search, so num_beams=1 is greedy); the
+best non-EOS continuations stay live. Finished hypotheses are ranked by
+log p / ((5 + length) / 6) ** length_penalty (t5x's brevity penalty; length counts the
+EOS token); at max_decode_length the top live candidates count as finished. The search
+stops when no live prefix can still beat the worst kept hypothesis.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from xlit_jax.models.mt5 import init_decoder_cache
+
+Array = jax.Array
+NEG_INF = -1.0e9  # finite "minus infinity": sums of it stay finite and comparable
+MIN_TEMPERATURE = 1e-4  # below this, sampling is argmax
+
+
+# ---------------------------------------------------------------------------- model steps
+def _encode(model: Any, params: Any, encoder_input_tokens: Array) -> Array:
+    return model.apply({"params": params}, encoder_input_tokens, enable_dropout=False, method=model.encode)
+
+
+def _decode_step(model: Any, params: Any, cache: Any, encoded: Array, encoder_input_tokens: Array,
+                 tokens: Array, max_decode_length: int) -> tuple[Array, Any]:
+    """Next-token logits [rows, vocab] for the previous tokens [rows], and the updated cache."""
+    logits, mutated = model.apply({"params": params, "cache": cache}, encoded, encoder_input_tokens,
+                                  tokens[:, None], tokens[:, None], enable_dropout=False, decode=True,
+                                  max_decode_length=max_decode_length, mutable=["cache"], method=model.decode)
+    return logits[:, 0].astype(jnp.float32), mutated["cache"]
+
+
+def _start(model: Any, params: Any, encoder_input_tokens: Array, rows_per_example: int, max_decode_length: int):
+    """Encoder states and inputs repeated per row, and an empty cache for all rows."""
+    encoded = _encode(model, params, encoder_input_tokens)
+    if rows_per_example > 1:
+        encoded = jnp.repeat(encoded, rows_per_example, axis=0)
+        encoder_input_tokens = jnp.repeat(encoder_input_tokens, rows_per_example, axis=0)
+    rows, input_length = encoder_input_tokens.shape
+    cache = init_decoder_cache(model, params, rows, max_decode_length, input_length)
+    return encoded, encoder_input_tokens, cache
+
+
+# ---------------------------------------------------------------------------- filtering
+def top_k_filter(logits: Array, top_k: int) -> Array:
+    """Logits with everything below the k-th largest per row set to NEG_INF (k <= 0: unchanged)."""
+    if top_k <= 0 or top_k >= logits.shape[-1]:
+        return logits
+    kth = jax.lax.top_k(logits, top_k)[0][..., -1:]
+    return jnp.where(logits < kth, NEG_INF, logits)
+
+
+def top_p_filter(logits: Array, top_p: float) -> Array:
+    """Logits outside the nucleus set to NEG_INF: the smallest most-likely set with total probability >= top_p."""
+    if top_p >= 1.0:
+        return logits
+    sorted_logits = jnp.sort(logits, axis=-1)[..., ::-1]
+    sorted_probs = jax.nn.softmax(sorted_logits, axis=-1)
+    mass_before = jnp.cumsum(sorted_probs, axis=-1) - sorted_probs  # probability of strictly better tokens
+    keep_sorted = mass_before < top_p  # the top token is always kept
+    # threshold: the smallest kept logit; ties with it are kept too
+    threshold = jnp.min(jnp.where(keep_sorted, sorted_logits, jnp.inf), axis=-1, keepdims=True)
+    return jnp.where(logits < threshold, NEG_INF, logits)
+
+
+def _finish(tokens: Array, eos_id: int) -> Array:
+    """Tokens after the first EOS of each row set to 0."""
+    after_eos = jnp.cumsum(tokens == eos_id, axis=-1) - (tokens == eos_id) > 0
+    return jnp.where(after_eos, 0, tokens)
+
+
+# ---------------------------------------------------------------------------- greedy / sampling
+def _sampling_loop(model, params, encoder_input_tokens, rng, *, max_decode_length: int, eos_id: int,
+                   temperature: float, top_k: int, top_p: float) -> Array:
+    batch = encoder_input_tokens.shape[0]
+    encoded, encoder_tokens, cache = _start(model, params, encoder_input_tokens, 1, max_decode_length)
+    greedy = temperature < MIN_TEMPERATURE
+
+    def cond(state):
+        step, _, _, done, _, _ = state
+        return (step < max_decode_length) & ~jnp.all(done)
+
+    def body(state):
+        step, tokens, sequences, done, cache, rng = state
+        logits, cache = _decode_step(model, params, cache, encoded, encoder_tokens, tokens, max_decode_length)
+        if greedy:
+            next_tokens = jnp.argmax(logits, axis=-1)
+        else:
+            rng, step_rng = jax.random.split(rng)
+            logits = top_p_filter(top_k_filter(logits / temperature, top_k), top_p)
+            next_tokens = jax.random.categorical(step_rng, logits, axis=-1)
+        next_tokens = jnp.where(done, 0, next_tokens).astype(jnp.int32)
+        sequences = jax.lax.dynamic_update_slice(sequences, next_tokens[:, None], (0, step))
+        return step + 1, next_tokens, sequences, done | (next_tokens == eos_id), cache, rng
+
+    state = (jnp.array(0, jnp.int32), jnp.zeros((batch,), jnp.int32),
+             jnp.zeros((batch, max_decode_length), jnp.int32), jnp.zeros((batch,), bool), cache, rng)
+    return jax.lax.while_loop(cond, body, state)[2]
+
+
+_jit_sampling_loop = jax.jit(_sampling_loop, static_argnums=(0,),
+                             static_argnames=("max_decode_length", "eos_id", "temperature", "top_k", "top_p"))
+
+
+def _check_inputs(encoder_input_tokens: Any, max_decode_length: int) -> Array:
+    tokens = jnp.asarray(encoder_input_tokens)
+    if tokens.ndim != 2:
+        raise ValueError(f"decoding: encoder_input_tokens must be [batch, length], got shape {tokens.shape}")
+    if not jnp.issubdtype(tokens.dtype, jnp.integer):
+        raise ValueError(f"decoding: encoder_input_tokens must be integer ids, got {tokens.dtype}")
+    if max_decode_length < 1:
+        raise ValueError(f"decoding: max_decode_length must be >= 1, got {max_decode_length}")
+    return tokens.astype(jnp.int32)
+
+
+def greedy_decode(model: Any, params: Any, encoder_input_tokens: Any, *, max_decode_length: int,
+                  eos_id: int = 1) -> np.ndarray:
+    """Most likely next token at every step: int32 [batch, max_decode_length], 0 after EOS."""
+    tokens = _check_inputs(encoder_input_tokens, max_decode_length)
+    return np.asarray(_jit_sampling_loop(model, params, tokens, jax.random.key(0), max_decode_length=max_decode_length,
+                                         eos_id=eos_id, temperature=0.0, top_k=0, top_p=1.0))
+
+
+def sample(model: Any, params: Any, encoder_input_tokens: Any, rng: Array, *, max_decode_length: int,
+           temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, eos_id: int = 1) -> np.ndarray:
+    """Ancestral sampling with temperature, top-k and nucleus (top-p) filtering; 0 after EOS."""
+    tokens = _check_inputs(encoder_input_tokens, max_decode_length)
+    if temperature < 0 or not 0.0 < top_p <= 1.0 or top_k < 0:
+        raise ValueError(f"sample: need temperature >= 0, 0 < top_p <= 1, top_k >= 0; got {temperature}, "
+                         f"{top_p}, {top_k}")
+    if isinstance(rng, int):
+        rng = jax.random.key(rng)
+    return np.asarray(_jit_sampling_loop(model, params, tokens, rng, max_decode_length=max_decode_length,
+                                         eos_id=eos_id, temperature=float(temperature), top_k=int(top_k),
+                                         top_p=float(top_p)))
+
+
+# ---------------------------------------------------------------------------- beam search
+def brevity_penalty(length: Array | int, alpha: float) -> Array:
+    """t5x's length normalizer ((5 + length) / 6) ** alpha."""
+    return ((5.0 + jnp.asarray(length, jnp.float32)) / 6.0) ** alpha
+
+
+def _gather_beams(x: Array, indices: Array) -> Array:
+    """x [batch, beams, ...] gathered along beams by indices [batch, n]."""
+    return jnp.take_along_axis(x, indices.reshape(indices.shape + (1,) * (x.ndim - 2)), axis=1)
+
+
+def _gather_cache(cache: Any, parent: Array, batch: int, num_beams: int) -> Any:
+    def gather(x):
+        if x.ndim == 0:  # the shared cache index
+            return x
+        beams = x.reshape((batch, num_beams) + x.shape[1:])
+        return _gather_beams(beams, parent).reshape(x.shape)
+    return jax.tree.map(gather, cache)
+
+
+@functools.partial(jax.jit, static_argnums=(0,),
+                   static_argnames=("num_beams", "max_decode_length", "length_penalty", "eos_id"))
+def _beam_search(model, params, encoder_input_tokens, *, num_beams: int, max_decode_length: int,
+                 length_penalty: float, eos_id: int):
+    batch = encoder_input_tokens.shape[0]
+    beams, length = num_beams, max_decode_length
+    encoded, encoder_tokens, cache = _start(model, params, encoder_input_tokens, beams, length)
+    rank = jnp.arange(2 * beams)
+    max_penalty = jnp.maximum(brevity_penalty(1, length_penalty), brevity_penalty(length, length_penalty))
+
+    def cond(state):
+        step, _, live_scores, _, finished_scores, finished_flags, _ = state
+        # best score any live prefix could still reach (log-probs only fall as it grows)
+        best_live = live_scores[:, 0] / max_penalty
+        worst_kept = jnp.where(jnp.all(finished_flags, axis=1), finished_scores[:, -1], NEG_INF)
+        improvable = jnp.any(best_live > worst_kept)
+        return (step < length) & improvable
+
+    def body(state):
+        step, live_seqs, live_scores, finished_seqs, finished_scores, finished_flags, cache = state
+        previous = jnp.where(step > 0, live_seqs[:, :, jnp.maximum(step - 1, 0)], 0).reshape(batch * beams)
+        logits, cache = _decode_step(model, params, cache, encoded, encoder_tokens, previous, length)
+        vocab = logits.shape[-1]
+        candidates = live_scores[:, :, None] + jax.nn.log_softmax(logits).reshape(batch, beams, vocab)
+        top_scores, top_indices = jax.lax.top_k(candidates.reshape(batch, beams * vocab), 2 * beams)
+        parent, token = top_indices // vocab, (top_indices % vocab).astype(jnp.int32)
+        sequences = _gather_beams(live_seqs, parent)
+        sequences = jax.lax.dynamic_update_slice(sequences, token[:, :, None], (0, 0, step))
+        is_eos = token == eos_id
+        # live: the best continuations that did not end
+        live_candidates = jnp.where(is_eos, NEG_INF, top_scores)
+        new_live_scores, keep = jax.lax.top_k(live_candidates, beams)
+        new_live_seqs = _gather_beams(sequences, keep)
+        cache = _gather_cache(cache, jnp.take_along_axis(parent, keep, axis=1), batch, beams)
+        # finished: EOS within the top num_beams ranks, or anything top-ranked at the last step
+        finishing = (is_eos | (step == length - 1)) & (rank < beams)[None]
+        scores = jnp.where(finishing, top_scores / brevity_penalty(step + 1, length_penalty), NEG_INF)
+        all_scores = jnp.concatenate([finished_scores, scores], axis=1)
+        all_flags = jnp.concatenate([finished_flags, finishing], axis=1)
+        all_seqs = jnp.concatenate([finished_seqs, sequences], axis=1)
+        finished_scores, best = jax.lax.top_k(all_scores, beams)
+        return (step + 1, new_live_seqs, new_live_scores, _gather_beams(all_seqs, best), finished_scores,
+                _gather_beams(all_flags, best), cache)
+
+    live_scores = jnp.tile(jnp.array([0.0] + [NEG_INF] * (beams - 1), jnp.float32), (batch, 1))
+    state = (jnp.array(0, jnp.int32), jnp.zeros((batch, beams, length), jnp.int32), live_scores,
+             jnp.zeros((batch, beams, length), jnp.int32), jnp.full((batch, beams), NEG_INF, jnp.float32),
+             jnp.zeros((batch, beams), bool), cache)
+    _, _, _, finished_seqs, finished_scores, _, _ = jax.lax.while_loop(cond, body, state)
+    return _finish(finished_seqs, eos_id), finished_scores
+
+
+def beam_search(model: Any, params: Any, encoder_input_tokens: Any, *, num_beams: int = 4, max_decode_length: int,
+                length_penalty: float = 0.6, eos_id: int = 1, return_scores: bool = False,
+                return_all_beams: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Beam search (see the module docstring): best sequence int32 [batch, T] per example.
+
+    return_all_beams gives [batch, num_beams, T] best first; return_scores adds the
+    length-normalized log-probabilities ([batch] or [batch, num_beams]).
+    """
+    tokens = _check_inputs(encoder_input_tokens, max_decode_length)
+    if num_beams < 1:
+        raise ValueError(f"beam_search: num_beams must be >= 1, got {num_beams}")
+    sequences, scores = _beam_search(model, params, tokens, num_beams=int(num_beams),
+                                     max_decode_length=int(max_decode_length),
+                                     length_penalty=float(length_penalty), eos_id=int(eos_id))
+    sequences, scores = np.asarray(sequences), np.asarray(scores)
+    if not return_all_beams:
+        sequences, scores = sequences[:, 0], scores[:, 0]
+    return (sequences, scores) if return_scores else sequences
+
+
+# ---------------------------------------------------------------------------- dispatch
+def generate(model: Any, params: Any, encoder_input_tokens: Any, *, method: str = "greedy", **kwargs) -> np.ndarray:
+    """Token ids [batch, max_decode_length] by method 'greedy', 'beam' or 'sample' (kwargs go to it)."""
+    if method == "greedy":
+        return greedy_decode(model, params, encoder_input_tokens, **kwargs)
+    if method in ("beam", "beam_search"):
+        kwargs.pop("return_scores", None)
+        return beam_search(model, params, encoder_input_tokens, **kwargs)
+    if method in ("sample", "sampling"):
+        kwargs = dict(kwargs)
+        rng = kwargs.pop("rng", 0)
+        return sample(model, params, encoder_input_tokens, rng, **kwargs)
+    raise ValueError(f"generate: unknown method {method!r}; use 'greedy', 'beam' or 'sample'")
