@@ -469,13 +469,20 @@ def evaluate(
                      "decoding_method": decoding_method},
     }
     document = results_document(results, run_info)
-    if output_dir:
+    if output_dir and _is_primary_process():
         path = write_results(output_dir, document, results)
         log.info("wrote %s", path)
     return document
 
 
 InferenceEvaluator = Callable[[Any, int], dict]
+
+
+def _is_primary_process() -> bool:
+    """Only process 0 writes files when several hosts evaluate together."""
+    import jax
+
+    return jax.process_index() == 0
 
 
 @gin.configurable(module="xlit")
@@ -519,7 +526,7 @@ def make_train_evaluator(
                             task_feature_lengths=task_feature_lengths, length_normalize=length_normalize,
                             decoding_method=decoding_method, progress=False)
         document = results_document(results, {"step": int(step)})
-        if output_dir:
+        if output_dir and _is_primary_process():
             write_results(Path(output_dir) / f"step_{int(step)}", document, results)
         scores = aggregation.flat_scores(document["aggregates"], prefix=prefix)
         if include_tasks:
