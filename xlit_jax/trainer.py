@@ -75,9 +75,16 @@ class Trainer:
         return TrainState(
             step=replicated,
             params=self.partitioner.logical_to_sharding(self.params_logical_axes),
-            opt_state=self.partitioner.logical_to_sharding(self.opt_state_logical_axes),
+            opt_state=self._opt_state_shardings(),
             rng=replicated,
         )
+
+    def _opt_state_shardings(self) -> Any:
+        """Shardings shaped like the optimizer state; empty subtrees (e.g. Adafactor's momentum=None) stay None."""
+        state_treedef = jax.tree.structure(jax.eval_shape(self.optimizer.init, self.params_shapes))
+        specs = jax.tree.unflatten(state_treedef, state_treedef.flatten_up_to(self.opt_state_logical_axes))
+        return jax.tree.map(lambda spec: NamedSharding(self.partitioner.mesh, self.partitioner.logical_to_mesh_spec(spec)),
+                            specs, is_leaf=lambda x: isinstance(x, PartitionSpec))
 
     def abstract_state(self) -> TrainState:
         """ShapeDtypeStructs (with shardings) of the TrainState, for checkpoint restore."""
