@@ -172,3 +172,26 @@ def test_second_run_on_the_same_model_dir_is_refused(tmp_path, reference_run):
     finally:
         first.kill()
         first.wait()
+
+
+def test_initial_checkpoint_gives_the_starting_params_and_a_mismatch_is_named(tmp_path, cache_dir):
+    import jax
+
+    from xlit_jax.checkpoints import save_xlit
+    from xlit_jax.models import mt5
+
+    params = jax.tree.map(np.asarray, mt5.init_params(TINY, jax.random.PRNGKey(42)))
+    save_xlit(params, TINY, tmp_path / "init")
+    _train(tmp_path / "run", cache_dir, train_steps=1, checkpoint_period=1, optimizer=optax.sgd(0.0),
+           initial_checkpoint_path=str(tmp_path / "init"))
+    from xlit_jax.trainer import Trainer
+
+    abstract = Trainer(TINY, optimizer=optax.sgd(0.0)).abstract_state()
+    state, info = TrainingCheckpointer(tmp_path / "run").restore_latest(abstract)
+    assert int(state.step) == 1 and info["input_position"] == 1
+    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(state.params)):
+        np.testing.assert_array_equal(a, np.asarray(b))
+    other = mt5.init_params(MT5Config(**{**TINY.to_dict(), "emb_dim": 24}), jax.random.PRNGKey(0))
+    save_xlit(jax.tree.map(np.asarray, other), MT5Config(**{**TINY.to_dict(), "emb_dim": 24}), tmp_path / "other")
+    with pytest.raises(ValueError, match="emb_dim"):
+        _train(tmp_path / "run2", cache_dir, initial_checkpoint_path=str(tmp_path / "other"))

@@ -121,28 +121,11 @@ def _host_value(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def _load_initial_params(path: str, model_config: MT5Config, abstract_params: Any) -> Any:
-    """Params from any format load_params reads; shapes must match the configured model."""
+def _load_initial_params(path: str, model_config: MT5Config) -> Any:
+    """Params from any format load_params reads, validated against MODEL_CONFIG (errors name the tensor)."""
     from xlit_jax.checkpoints import load_params
 
-    params, loaded_config = load_params(path)
-    expected = jax.tree_util.tree_flatten_with_path(abstract_params)[0]
-    got = dict(jax.tree_util.tree_flatten_with_path(params)[0])
-    expected_keys = {k for k, _ in expected}
-    missing = sorted(jax.tree_util.keystr(k) for k in expected_keys - set(got))
-    extra = sorted(jax.tree_util.keystr(k) for k in set(got) - expected_keys)
-    if missing or extra:
-        raise ValueError(
-            f"initial checkpoint {path}: parameter tree differs from MODEL_CONFIG "
-            f"(missing {missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected {extra[:5]}); "
-            f"checkpoint config: {getattr(loaded_config, 'to_dict', lambda: loaded_config)()}"
-        )
-    for key, leaf in expected:
-        if tuple(np.shape(got[key])) != tuple(leaf.shape):
-            raise ValueError(
-                f"initial checkpoint {path}: {jax.tree_util.keystr(key)} has shape {tuple(np.shape(got[key]))}, "
-                f"MODEL_CONFIG expects {tuple(leaf.shape)}"
-            )
+    params, _ = load_params(path, model_config)
     return params
 
 
@@ -263,7 +246,7 @@ def train(
         else:
             params = None
             if initial_checkpoint_path:
-                params = _load_initial_params(str(initial_checkpoint_path), model_config, abstract_state.params)
+                params = _load_initial_params(str(initial_checkpoint_path), model_config)
             state = trainer.init_state(jax.random.PRNGKey(random_seed), params)
             position = 0
             message = f"initialized from {initial_checkpoint_path}" if initial_checkpoint_path else "initialized from scratch"

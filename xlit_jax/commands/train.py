@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         summary = train_loop.train()
-    except (TypeError, ValueError, FloatingPointError, RuntimeError, FileNotFoundError) as err:
+    except (TypeError, ValueError, FloatingPointError, RuntimeError, OSError) as err:
         print(f"xlit train: error: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
     if multihost.is_primary():
