@@ -21,7 +21,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from xlit_jax.checkpoints import hf  # noqa: E402
-from xlit_jax.models.mt5 import MT5Config, Transformer, init_params  # noqa: E402
+from xlit_jax.models.mt5 import MT5Config, Transformer, param_shapes  # noqa: E402
 
 LOGIT_TOLERANCE = 1e-4
 
@@ -159,12 +159,26 @@ def test_hf_to_xlit_parity(case: Case):
     compare(case, "hf->xlit", hf_model, config, params, seed=2)
 
 
+def random_xlit_params(config: MT5Config, seed: int) -> dict:
+    """Random float32 params in xlit's tree (shapes from the model itself), norm scales random too."""
+    rng = np.random.default_rng(seed)
+
+    def draw(path, shape):
+        name = jax.tree_util.keystr(path)
+        noise = rng.standard_normal(shape.shape).astype(np.float32)
+        if "scale" in name:
+            return 1.0 + 0.2 * noise
+        if "embedding" in name or "logits_dense" in name:  # token table, head, relative-position tables
+            return noise
+        return noise / np.float32(shape.shape[0] ** 0.5)
+
+    return jax.tree_util.tree_map_with_path(draw, param_shapes(config))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_xlit_to_hf_parity(case: Case, tmp_path):
     config = case.config
-    keys = iter(jax.random.split(jax.random.key(3), 1000))
-    params = init_params(config, next(keys))
-    params = jax.tree.map(lambda x: x * (1 + 0.2 * jax.random.normal(next(keys), x.shape)), params)  # norms too
+    params = random_xlit_params(config, seed=3)
     hf.save_hf(params, config, tmp_path / "hf")
     model = transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "hf").eval()
     if config.logits_via_embedding:

@@ -40,20 +40,20 @@ def detect_format(path: str | os.PathLike) -> str:
 
 
 def load_params(path: str | os.PathLike, config: MT5Config | None = None,
-                format: str | None = None) -> tuple[dict, MT5Config]:
+                source_format: str | None = None) -> tuple[dict, MT5Config]:
     """(params, MT5Config) from an HF, t5x or xlit checkpoint, validated against the config.
 
     With `config` (e.g. the gin MODEL_CONFIG) the checkpoint must fit it and it is returned;
     without, the config comes from the checkpoint (t5x: inferred from shapes).
     """
-    format = format or detect_format(path)
-    if format == "hf":
+    source_format = source_format or detect_format(path)
+    if source_format == "hf":
         params, loaded = hf.load_hf(path, config)
-    elif format == "t5x":
+    elif source_format == "t5x":
         params, loaded = t5x.load_t5x(path, config)
-    elif format == "xlit":
+    elif source_format == "xlit":
         params, loaded = xlit_format.load_xlit(path, config)
     else:
-        raise CheckpointError(f"unknown checkpoint format {format!r}; known: {FORMATS}")
+        raise CheckpointError(f"unknown checkpoint format {source_format!r}; known: {FORMATS}")
     validate_params(flatten_params(params), loaded, str(path))
     return params, loaded

@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
         return 1
     try:
         config = _model_config(gin_flags)
-        params, config = checkpoints.load_params(args.input, config, format=args.source_format)
+        params, config = checkpoints.load_params(args.input, config, source_format=args.source_format)
         if args.target_format == "hf":
             max_bytes = int(args.max_shard_gb * 2**30) if args.max_shard_gb else None
             hf.save_hf(params, config, output, max_shard_bytes=max_bytes)
