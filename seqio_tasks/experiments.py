@@ -1,0 +1,63 @@
+"""Mixtures that experiment gin files name beyond the built-in ones: pinch mixtures and task subsets.
+
+An experiment file (gin/experiments/*.gin) that trains on such a mixture points the data at
+
+    train_data/xlit.SeqioData.register_fn = "seqio_tasks.experiments.register_experiment_mixtures"
+    xlit.register_experiment_mixtures.mixture_fns = [@xlit.pinch_mixture]     # or @xlit.subset_mixture
+
+and binds the mixture's parts (`xlit.pinch_mixture.base_mixture = "korani_train"`, ...).
+`SeqioData` calls the register function when its mixture name is not registered yet: it
+registers every task and built-in mixture (`seqio_tasks.mixtures.register_all`), then calls
+each configured function, which registers one mixture through the registry's public API
+(`mixtures.make_pinch_mixture`, `mixtures.make_mixture_from_tasks`).
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import gin
+
+from seqio_tasks import mixtures, naming, task_specs
+
+
+@gin.configurable(module="xlit")
+def pinch_mixture(name: str = gin.REQUIRED, base_mixture: str = gin.REQUIRED,
+                  other_mixture: str = gin.REQUIRED, num_examples: int = gin.REQUIRED, seed: int = 0) -> str:
+    """Registers `name`: base_mixture plus `num_examples` rows of other_mixture's tasks (a pinch)."""
+    import seqio
+
+    for mixture in (base_mixture, other_mixture):
+        if mixture not in seqio.MixtureRegistry.names():
+            raise ValueError(f"pinch mixture {name!r}: mixture {mixture!r} is not registered here "
+                             "(its data is absent? see `xlit tasks --mixtures`)")
+    other_tasks = [t.name for t in seqio.MixtureRegistry.get(other_mixture).tasks]
+    return mixtures.make_pinch_mixture(base_mixture, other_tasks, int(num_examples), name=name, seed=int(seed)).name
+
+
+@gin.configurable(module="xlit")
+def subset_mixture(name: str = gin.REQUIRED, datasets: Sequence[str] = gin.REQUIRED,
+                   template_set: str | None = None, temperature: float = 1.0) -> str:
+    """Registers `name`: the training tasks of the listed datasets (native templates, or `template_set`)."""
+    task_names = []
+    for dataset in datasets:
+        if template_set is None:
+            task = naming.train_task_name(dataset)
+        else:
+            language, _, style = template_set.partition("_")
+            task = naming.train_task_name(dataset, language, style)
+        try:
+            spec = task_specs.get_spec(task)
+        except KeyError as error:
+            raise ValueError(f"subset mixture {name!r}: dataset {dataset!r} has no training task {task!r}") from error
+        if not task_specs.has_data(spec, task_specs.train_split(spec)):
+            raise ValueError(f"subset mixture {name!r}: training data of {dataset!r} ({task}) is not present "
+                             "(set XLIT_DATA_DIR)")
+        task_names.append(task)
+    return mixtures.make_mixture_from_tasks(name, task_names, mixtures.examples_rate(temperature=temperature)).name
+
+
+@gin.configurable(module="xlit")
+def register_experiment_mixtures(mixture_fns: Sequence[Callable[[], str]] = ()) -> list[str]:
+    """Registers every task and built-in mixture, then each configured experiment mixture; returns their names."""
+    mixtures.register_all()
+    return [fn() for fn in mixture_fns]
