@@ -120,9 +120,10 @@ def test_cached_steps_equal_teacher_forced_logits(hf_and_params):
     targets = jnp.asarray(np.random.default_rng(2).integers(2, VOCAB, (enc.shape[0], 7)), jnp.int32)
     dec_in = jnp.concatenate([jnp.zeros_like(targets[:, :1]), targets[:, :-1]], axis=1)
     full = MODEL.apply({"params": params}, enc, dec_in, targets, enable_dropout=False)
-    encoded, enc_tokens, cache = decoding._start(MODEL, params, enc, 1, 9)
+    encoded, enc_tokens, cache = jax.jit(decoding._start, static_argnums=(0, 3, 4))(MODEL, params, enc, 1, 9)
+    step = jax.jit(decoding._decode_step, static_argnums=(0, 6))
     for position in range(7):
-        logits, cache = decoding._decode_step(MODEL, params, cache, encoded, enc_tokens, dec_in[:, position], 9)
+        logits, cache = step(MODEL, params, cache, encoded, enc_tokens, dec_in[:, position], 9)
         np.testing.assert_allclose(np.asarray(logits), np.asarray(full[:, position]), rtol=1e-5, atol=1e-4)
 
 

@@ -63,9 +63,9 @@ def top_k_filter(logits: Array, top_k: int) -> Array:
     return jnp.where(logits < kth, NEG_INF, logits)
 
 
-def top_p_filter(logits: Array, top_p: float) -> Array:
+def top_p_filter(logits: Array, top_p: float | Array) -> Array:
     """Logits outside the nucleus set to NEG_INF: the smallest most-likely set with total probability >= top_p."""
-    if top_p >= 1.0:
+    if isinstance(top_p, (int, float)) and top_p >= 1.0:
         return logits
     sorted_logits = jnp.sort(logits, axis=-1)[..., ::-1]
     sorted_probs = jax.nn.softmax(sorted_logits, axis=-1)
@@ -83,11 +83,10 @@ def _finish(tokens: Array, eos_id: int) -> Array:
 
 
 # ---------------------------------------------------------------------------- greedy / sampling
-def _sampling_loop(model, params, encoder_input_tokens, rng, *, max_decode_length: int, eos_id: int,
-                   temperature: float, top_k: int, top_p: float) -> Array:
+def _sampling_loop(model, params, encoder_input_tokens, rng, temperature, top_p, *, max_decode_length: int,
+                   eos_id: int, greedy: bool, top_k: int, use_top_p: bool) -> Array:
     batch = encoder_input_tokens.shape[0]
     encoded, encoder_tokens, cache = _start(model, params, encoder_input_tokens, 1, max_decode_length)
-    greedy = temperature < MIN_TEMPERATURE
 
     def cond(state):
         step, _, _, done, _, _ = state
@@ -100,7 +99,9 @@ def _sampling_loop(model, params, encoder_input_tokens, rng, *, max_decode_lengt
             next_tokens = jnp.argmax(logits, axis=-1)
         else:
             rng, step_rng = jax.random.split(rng)
-            logits = top_p_filter(top_k_filter(logits / temperature, top_k), top_p)
+            logits = top_k_filter(logits / temperature, top_k)
+            if use_top_p:
+                logits = top_p_filter(logits, top_p)
             next_tokens = jax.random.categorical(step_rng, logits, axis=-1)
         next_tokens = jnp.where(done, 0, next_tokens).astype(jnp.int32)
         sequences = jax.lax.dynamic_update_slice(sequences, next_tokens[:, None], (0, step))
@@ -111,8 +112,18 @@ def _sampling_loop(model, params, encoder_input_tokens, rng, *, max_decode_lengt
     return jax.lax.while_loop(cond, body, state)[2]
 
 
+# temperature and top_p are traced (no recompiles when they change); top_k and the mode are static
 _jit_sampling_loop = jax.jit(_sampling_loop, static_argnums=(0,),
-                             static_argnames=("max_decode_length", "eos_id", "temperature", "top_k", "top_p"))
+                             static_argnames=("max_decode_length", "eos_id", "greedy", "top_k", "use_top_p"))
+
+
+def _run_sampling(model, params, tokens, rng, *, max_decode_length: int, eos_id: int, temperature: float,
+                  top_k: int, top_p: float) -> np.ndarray:
+    greedy = temperature < MIN_TEMPERATURE
+    return np.asarray(_jit_sampling_loop(
+        model, params, tokens, rng, jnp.float32(max(temperature, MIN_TEMPERATURE)), jnp.float32(top_p),
+        max_decode_length=int(max_decode_length), eos_id=int(eos_id), greedy=greedy,
+        top_k=0 if greedy else int(top_k), use_top_p=not greedy and top_p < 1.0))
 
 
 def _check_inputs(encoder_input_tokens: Any, max_decode_length: int) -> Array:
@@ -130,8 +141,8 @@ def greedy_decode(model: Any, params: Any, encoder_input_tokens: Any, *, max_dec
                   eos_id: int = 1) -> np.ndarray:
     """Most likely next token at every step: int32 [batch, max_decode_length], 0 after EOS."""
     tokens = _check_inputs(encoder_input_tokens, max_decode_length)
-    return np.asarray(_jit_sampling_loop(model, params, tokens, jax.random.key(0), max_decode_length=max_decode_length,
-                                         eos_id=eos_id, temperature=0.0, top_k=0, top_p=1.0))
+    return _run_sampling(model, params, tokens, jax.random.key(0), max_decode_length=max_decode_length,
+                         eos_id=eos_id, temperature=0.0, top_k=0, top_p=1.0)
 
 
 def sample(model: Any, params: Any, encoder_input_tokens: Any, rng: Array, *, max_decode_length: int,
@@ -143,13 +154,12 @@ def sample(model: Any, params: Any, encoder_input_tokens: Any, rng: Array, *, ma
                          f"{top_p}, {top_k}")
     if isinstance(rng, int):
         rng = jax.random.key(rng)
-    return np.asarray(_jit_sampling_loop(model, params, tokens, rng, max_decode_length=max_decode_length,
-                                         eos_id=eos_id, temperature=float(temperature), top_k=int(top_k),
-                                         top_p=float(top_p)))
+    return _run_sampling(model, params, tokens, rng, max_decode_length=max_decode_length, eos_id=eos_id,
+                         temperature=float(temperature), top_k=int(top_k), top_p=float(top_p))
 
 
 # ---------------------------------------------------------------------------- beam search
-def brevity_penalty(length: Array | int, alpha: float) -> Array:
+def brevity_penalty(length: Array | int, alpha: float | Array) -> Array:
     """t5x's length normalizer ((5 + length) / 6) ** alpha."""
     return ((5.0 + jnp.asarray(length, jnp.float32)) / 6.0) ** alpha
 
@@ -169,9 +179,9 @@ def _gather_cache(cache: Any, parent: Array, batch: int, num_beams: int) -> Any:
 
 
 @functools.partial(jax.jit, static_argnums=(0,),
-                   static_argnames=("num_beams", "max_decode_length", "length_penalty", "eos_id"))
-def _beam_search(model, params, encoder_input_tokens, *, num_beams: int, max_decode_length: int,
-                 length_penalty: float, eos_id: int):
+                   static_argnames=("num_beams", "max_decode_length", "eos_id"))
+def _beam_search(model, params, encoder_input_tokens, length_penalty, *, num_beams: int, max_decode_length: int,
+                 eos_id: int):
     batch = encoder_input_tokens.shape[0]
     beams, length = num_beams, max_decode_length
     encoded, encoder_tokens, cache = _start(model, params, encoder_input_tokens, beams, length)
@@ -231,9 +241,8 @@ def beam_search(model: Any, params: Any, encoder_input_tokens: Any, *, num_beams
     tokens = _check_inputs(encoder_input_tokens, max_decode_length)
     if num_beams < 1:
         raise ValueError(f"beam_search: num_beams must be >= 1, got {num_beams}")
-    sequences, scores = _beam_search(model, params, tokens, num_beams=int(num_beams),
-                                     max_decode_length=int(max_decode_length),
-                                     length_penalty=float(length_penalty), eos_id=int(eos_id))
+    sequences, scores = _beam_search(model, params, tokens, jnp.float32(length_penalty), num_beams=int(num_beams),
+                                     max_decode_length=int(max_decode_length), eos_id=int(eos_id))
     sequences, scores = np.asarray(sequences), np.asarray(scores)
     if not return_all_beams:
         sequences, scores = sequences[:, 0], scores[:, 0]
