@@ -12,6 +12,7 @@ an untied head: xlit writes it as model_type "mt5" with tie_word_embeddings=fals
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -199,7 +200,7 @@ def from_hf_state_dict(state_dict: Mapping[str, Any], hf_config: Mapping[str, An
             raise CheckpointError(f"{where('lm_head.weight')}: tensor lm_head.weight has shape {lm_np.shape}, "
                                   f"the config expects {(config.vocab_size, config.emb_dim)}")
     if head is not None and scaled:
-        config = _replace(config, logits_via_embedding=False)
+        config = dataclasses.replace(config, logits_via_embedding=False)
     for name in _TIED_COPIES:
         copy = state.pop(name, None)
         if copy is not None and not np.array_equal(_to_numpy(copy), shared_np):
@@ -209,31 +210,27 @@ def from_hf_state_dict(state_dict: Mapping[str, Any], hf_config: Mapping[str, An
         state.pop(name, None)
 
     shapes = expected_shapes(config)
-    flat = {}
-    for ours, theirs, transposed in tensor_names(config):
-        if ours == "decoder/logits_dense/kernel":
-            flat[ours] = np.asarray(head, dtype=np.float32)
-            continue
+    names = [entry for entry in tensor_names(config) if entry[0] != "decoder/logits_dense/kernel"]
+    for ours, theirs, transposed in names:  # check everything before converting anything
         if theirs not in state:
             raise CheckpointError(f"{source}: missing tensor {theirs} (xlit {ours})")
-        value = _to_numpy(state.pop(theirs))
+        shape = tuple(np.shape(state[theirs]))
         want = shapes[ours][::-1] if transposed else shapes[ours]
-        if tuple(value.shape) != tuple(want):
-            raise CheckpointError(f"{where(theirs)}: tensor {theirs} has shape {tuple(value.shape)}, "
-                                  f"the config expects {tuple(want)}")
-        value = np.asarray(value, dtype=np.float32)
-        flat[ours] = value.T if transposed else value
-    if state:
-        extra = sorted(state)
+        if shape != tuple(want):
+            raise CheckpointError(f"{where(theirs)}: tensor {theirs} has shape {shape}, the config expects {tuple(want)}")
+    extra = sorted(set(state) - {theirs for _, theirs, _ in names})
+    if extra:
         raise CheckpointError(f"{where(extra[0])}: unexpected tensor {extra[0]} for this config "
                               f"({len(extra)} unexpected: {', '.join(extra[:5])})")
+    flat = {}
+    if head is not None:
+        flat["decoder/logits_dense/kernel"] = np.array(head, dtype=np.float32, order="C")
+    for ours, theirs, transposed in names:
+        value = _to_numpy(state[theirs])
+        # An owned contiguous float32 copy: nothing stays memory-mapped to the file it came from.
+        flat[ours] = np.array(value.T if transposed else value, dtype=np.float32, order="C")
     validate_params(flat, config, source)
     return unflatten_params(flat), config
-
-
-def _replace(config: MT5Config, **changes: Any) -> MT5Config:
-    import dataclasses
-    return dataclasses.replace(config, **changes)
 
 
 # ------------------------------------------------------------------------------------- files
