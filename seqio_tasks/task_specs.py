@@ -112,21 +112,16 @@ def _attr(obj: Any, *names: str, default: Any = None) -> Any:
 
 def is_heldout(role: str) -> bool:
     """Whether a taxonomy role names a held-out evaluation dataset."""
-    return str(role).lower().replace("-", "").replace("_", "") in ("heldout", "h", "eval", "evaluation")
+    return role == "heldout"
 
 
 def is_train(role: str) -> bool:
     """Whether a taxonomy role names a training dataset."""
-    return str(role).lower() in ("train", "training", "t")
+    return role == "train"
 
 
 def _meta_of(dataset_info: Any) -> str:
-    meta = str(_attr(dataset_info, "meta", default="")).lower()
-    if meta in ("p3", "t0", "english", "en"):
-        return "p3"
-    if meta in ("korani", "ko", "korean"):
-        return "korani"
-    return meta or ("korani" if dataset_info.language == "ko" else "p3")
+    return str(dataset_info.meta)
 
 
 def _pick_split(splits: Sequence[str], preference: Sequence[str], fallback: bool = True) -> str | None:
@@ -136,12 +131,11 @@ def _pick_split(splits: Sequence[str], preference: Sequence[str], fallback: bool
     return splits[0] if splits and fallback else None
 
 
-def _scoring_and_metrics(family: str, renderer: Any) -> tuple[str, tuple[str, ...]]:
-    choices = _attr(renderer, "answer_choices")
-    if choices or family not in GENERATION_METRICS:
-        if choices:
-            return "rank", ("accuracy",)
-    return "generation", GENERATION_METRICS.get(family, ("exact_match",))
+def _scoring_and_metrics(family: str | None, renderer: Any) -> tuple[str, tuple[str, ...]]:
+    """Rank classification (accuracy) for a template with answer choices, else generation metrics."""
+    if _attr(renderer, "answer_choices"):
+        return "rank", ("accuracy",)
+    return "generation", GENERATION_METRICS.get(family or "", ("exact_match",))
 
 
 def _template_id(renderer: Any) -> str:
