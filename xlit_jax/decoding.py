@@ -12,6 +12,12 @@ best non-EOS continuations stay live. Finished hypotheses are ranked by
 log p / ((5 + length) / 6) ** length_penalty (t5x's brevity penalty; length counts the
 EOS token); at max_decode_length the top live candidates count as finished. The search
 stops when no live prefix can still beat the worst kept hypothesis.
+
+Against Hugging Face `generate`: greedy is identical; beam search is identical to
+`num_beams=k, length_penalty=0.0, early_stopping=False`. With a length penalty the two
+differ on purpose: HF divides by length ** length_penalty, xlit by t5x's
+((5 + length) / 6) ** length_penalty; HF's early_stopping=True also stops as soon as k
+hypotheses are finished, which xlit never does.
 """
 from __future__ import annotations
 
