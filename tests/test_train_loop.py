@@ -27,44 +27,60 @@ def cache_dir(tmp_path_factory):
 
 
 def _train(model_dir, cache_dir, **kwargs):
+    import jax
+
+    from xlit_jax.partitioning import Partitioner
+
+    # One device: compiling for the 8 fake test devices would only cost time here (sharding is
+    # exercised by the CLI subprocess tests and the trainer's own tests).
     args = dict(model_dir=str(model_dir), train_steps=6, batch_size=8, model_config=TINY,
+                partitioner=Partitioner(devices=jax.devices()[:1]),
                 train_data=CachedData(str(cache_dir), seed=1), checkpoint_period=3, progress_bar=False,
                 random_seed=0, dropout_rate=0.1)
     args.update(kwargs)
     return train_loop.train(**args)
 
 
-def test_run_writes_metrics_config_checkpoints_and_eval(tmp_path, cache_dir):
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory, cache_dir):
+    """6 uninterrupted steps with teacher-forced eval and an inference evaluator every 4 steps."""
+    model_dir = tmp_path_factory.mktemp("straight")
     calls = []
 
     def inference_evaluator(params, step):
         calls.append(step)
         return {"rank_accuracy": 0.25, "custom/metric": 1.0}
 
-    summary = _train(tmp_path, cache_dir, eval_data=CachedData(str(cache_dir), shuffle=False, repeat=False),
+    summary = _train(model_dir, cache_dir, eval_data=CachedData(str(cache_dir), shuffle=False, repeat=False),
                      eval_period=4, eval_steps=2, inference_evaluator=inference_evaluator)
+    return model_dir, summary, calls
+
+
+def test_run_writes_metrics_config_checkpoints_and_eval(straight_run):
+    model_dir, summary, calls = straight_run
     assert summary["status"] == "completed" and summary["final_step"] == 6
-    records = [json.loads(line) for line in (tmp_path / "train_metrics.jsonl").read_text().splitlines()]
+    records = [json.loads(line) for line in (model_dir / "train_metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
     for key in ("loss", "z_loss", "accuracy", "grad_norm", "learning_rate", "tokens_per_second",
                 "sequences_per_second", "mfu"):
         assert key in records[0], key
     assert all(np.isfinite(r["loss"]) for r in records) and records[0]["mfu"] is None  # CPU: no peak FLOP/s
+    assert records[0]["learning_rate"] == pytest.approx(1e-3)  # the default constant schedule
     assert calls == [4, 6]
     by_step = {r["step"]: r for r in records}
     assert by_step[4]["infer/rank_accuracy"] == 0.25 and by_step[4]["custom/metric"] == 1.0
     assert np.isfinite(by_step[4]["eval/loss"]) and "eval/loss" in by_step[6] and "eval/loss" not in by_step[5]
-    assert TrainingCheckpointer(tmp_path).all_steps() == [3, 6]
-    assert (tmp_path / "config.gin").exists() and not (tmp_path / "train.lock").exists()
-    assert list((tmp_path / "tensorboard").iterdir())
+    assert TrainingCheckpointer(model_dir).all_steps() == [3, 6]
+    assert (model_dir / "config.gin").exists() and not (model_dir / "train.lock").exists()
+    assert list((model_dir / "tensorboard").iterdir())
 
 
-def test_resume_continues_with_the_same_losses(tmp_path, cache_dir):
-    _train(tmp_path / "straight", cache_dir, train_steps=6)
+def test_resume_continues_with_the_same_losses(tmp_path, cache_dir, straight_run):
     _train(tmp_path / "resumed", cache_dir, train_steps=3)
     summary = _train(tmp_path / "resumed", cache_dir, train_steps=6)
     assert summary["start_step"] == 3
-    assert losses_by_step(tmp_path / "resumed") == losses_by_step(tmp_path / "straight")
+    # Evaluation in the straight run does not disturb training: same losses, bit for bit.
+    assert losses_by_step(tmp_path / "resumed") == losses_by_step(straight_run[0])
     assert _train(tmp_path / "resumed", cache_dir, train_steps=6)["final_step"] == 6  # nothing left to do
 
 
