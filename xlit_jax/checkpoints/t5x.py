@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from xlit_jax.checkpoints.inference import infer_config
-from xlit_jax.checkpoints.validation import (CheckpointError, as_float32, flatten_params, unflatten_params,
+from xlit_jax.checkpoints.validation import (CheckpointError, flatten_params, unflatten_params,
                                              validate_params, validate_shapes)
 from xlit_jax.models.mt5 import MT5Config
 
@@ -107,7 +107,8 @@ def read_tensorstore_array(spec: Mapping, checkpoint_dir: Path, name: str) -> np
     local = {k: v for k, v in spec.items() if k not in ("kvstore", "path")}
     local["driver"] = spec.get("driver", "zarr")
     local["kvstore"] = {"driver": "file", "path": str(folder) + "/"}
-    expected_shape = tuple(spec.get("metadata", {}).get("shape", ()) or ()) if "metadata" in spec else None
+    spec_shape = spec.get("metadata", {}).get("shape")
+    expected_shape = None if spec_shape is None else tuple(spec_shape)
     try:
         if (folder / ".zarray").is_file():  # the array's own metadata wins
             local.pop("metadata", None)
@@ -168,8 +169,9 @@ def load_t5x(path: str | os.PathLike, config: MT5Config | None = None) -> tuple[
     if config is None:
         config = infer_config(shapes, described)
     validate_shapes(shapes, config, described)  # before reading any array data
-    flat = {name: materialize(leaf, file.parent, name) for name, leaf in flat_specs.items()}
-    flat = as_float32(flat)
+    # One array at a time to float32, so a bfloat16 checkpoint never sits in memory twice.
+    flat = {name: np.asarray(materialize(leaf, file.parent, name), dtype=np.float32)
+            for name, leaf in flat_specs.items()}
     validate_params(flat, config, described)
     return unflatten_params(flat), config
 

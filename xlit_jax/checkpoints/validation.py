@@ -69,7 +69,3 @@ def validate_shapes(shapes: Mapping[str, tuple[int, ...]], config: MT5Config, so
         if got != shape:
             raise CheckpointError(f"{source}: tensor {name} has shape {got}, the model config expects {shape}")
 
-
-def as_float32(flat: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Every leaf as a float32 numpy array (params are always float32)."""
-    return {name: np.asarray(value, dtype=np.float32) for name, value in flat.items()}
