@@ -15,7 +15,8 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xlit convert", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="xlit convert", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from", dest="source_format", choices=("hf", "t5x", "xlit"), default=None,
                         help="input format (default: detected)")
     parser.add_argument("--to", dest="target_format", choices=("hf", "xlit"), required=True)
