@@ -1,7 +1,7 @@
 """`xlit convert`: convert mT5 checkpoints between Hugging Face, t5x and xlit formats.
 
-    xlit convert --from {hf,t5x,xlit} --to {hf,xlit} --input PATH --output PATH \
-        [--gin_file=models/mt5_small.gin] [--gin.NAME=VALUE ...] [--max_shard_gb N]
+    xlit convert [--from {hf,t5x,xlit}] --to {hf,xlit} --input PATH --output PATH
+                 [--gin_file=models/mt5_small.gin] [--gin.NAME=VALUE ...] [--max_shard_gb N]
 
 --from defaults to the detected format. With a model gin file the checkpoint must fit its
 MODEL_CONFIG (xlit.MT5Config bindings); without, the config comes from the checkpoint (t5x: from
