@@ -65,7 +65,7 @@ def test_corrupt_latest_falls_back_to_previous(tmp_path, capsys):
     _assert_same(state, _state(1))
     assert info["input_position"] == 1
     out = capsys.readouterr().out
-    assert "checkpoints/2 is unreadable" in out and "falling back" in out
+    assert "checkpoints/2 is unreadable" in out and "falling back to checkpoint 1" in out
     assert reopened.all_steps() == [1]  # the corrupt one was moved aside, so step 2 can be saved again
     assert list((tmp_path / "corrupt_checkpoints").iterdir())
     reopened.save(2, _state(22), 2)
@@ -108,3 +108,13 @@ def test_lock_refuses_a_live_run_and_takes_over_a_dead_one(tmp_path, capsys):
     (tmp_path / "train.lock").write_text(json.dumps({"pid": 1, "host": "elsewhere", "started": "x"}))
     with pytest.raises(RuntimeError, match="host elsewhere"):
         RunLock(tmp_path).acquire()
+
+
+def test_no_restorable_checkpoint_is_an_error_and_moves_nothing(tmp_path):
+    checkpointer = TrainingCheckpointer(tmp_path, async_save=False)
+    checkpointer.save(1, _state(1), 1)
+    checkpointer.close()
+    different = {**_state(0), "params": {"w": jnp.zeros((5, 3)), "b": jnp.zeros(3)}}  # e.g. a changed config
+    with pytest.raises(RuntimeError, match="can be restored into this run's state"):
+        TrainingCheckpointer(tmp_path).restore_latest(_abstract(different))
+    assert TrainingCheckpointer(tmp_path).all_steps() == [1]

@@ -211,3 +211,23 @@ def test_initial_checkpoint_gives_the_starting_params_and_a_mismatch_is_named(tm
     save_xlit(jax.tree.map(np.asarray, other), MT5Config(**{**TINY.to_dict(), "emb_dim": 24}), tmp_path / "other")
     with pytest.raises(ValueError, match="emb_dim"):
         _train(tmp_path / "run2", cache_dir, initial_checkpoint_path=str(tmp_path / "other"))
+
+
+@pytest.mark.slow
+def test_cli_huge_learning_rate_stops_with_the_step_named(tmp_path, reference_run):
+    gin_file, _ = reference_run
+    model_dir = tmp_path / "model"
+    process = subprocess.Popen(train_command(f"--gin_file={gin_file}", f"--gin.MODEL_DIR={model_dir}",
+                                             "--gin.TRAIN_STEPS=10", "--gin.CHECKPOINT_PERIOD=1", "--gin.KEEP_CHECKPOINTS=None",
+                                             "--gin.LEARNING_RATE=1e30"),
+                               env=subprocess_env(2), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    code, out, err = _finish(process)
+    assert code == 1
+    import re
+
+    match = re.search(r"non-finite loss \S+ at step (\d+)", err)
+    assert match, err
+    bad_step = int(match.group(1))
+    saved = TrainingCheckpointer(model_dir).all_steps()
+    assert saved == list(range(1, bad_step))  # every good step saved, the bad one never
+    assert max(losses_by_step(model_dir), default=0) == bad_step - 1

@@ -83,18 +83,35 @@ class TrainingCheckpointer:
         return restored["state"], info
 
     def restore_latest(self, abstract_state: Any) -> tuple[Any, dict] | None:
-        """Restore the newest readable checkpoint; unreadable ones are logged and moved aside."""
+        """Restore the newest readable checkpoint (None when there is none).
+
+        Unreadable checkpoints newer than a readable one are logged and moved aside. When no
+        checkpoint is readable (typically a changed model or optimizer config, not corruption),
+        nothing is moved and a RuntimeError shows the newest one's error.
+        """
+        failed: list[tuple[int, Exception]] = []
         for step in reversed(self.all_steps()):
             try:
-                return self.restore(step, abstract_state)
-            except Exception as err:  # noqa: BLE001 - any failure to read means "corrupt"
-                message = (
-                    f"checkpoint {self.directory / str(step)} is unreadable ({type(err).__name__}: "
-                    f"{str(err).splitlines()[0] if str(err) else ''}); falling back to the previous one"
-                )
+                restored = self.restore(step, abstract_state)
+            except Exception as err:  # noqa: BLE001 - any failure to read means "corrupt" or "incompatible"
+                message = (f"checkpoint {self.directory / str(step)} is unreadable ({type(err).__name__}: "
+                           f"{(str(err).splitlines() or [''])[0][:300]}); trying the previous one")
                 log.error(message)
                 print(f"xlit train: {message}", flush=True)
-                self._set_aside(step)
+                failed.append((step, err))
+                continue
+            for bad_step, _ in failed:
+                self._set_aside(bad_step)
+            if failed:
+                print(f"xlit train: falling back to checkpoint {step}", flush=True)
+            return restored
+        if failed:
+            step, err = failed[0]
+            raise RuntimeError(
+                f"no checkpoint in {self.directory} can be restored into this run's state (newest: {step}: "
+                f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:500]}). A changed model or optimizer "
+                "config? Use a new MODEL_DIR, or move the checkpoints away to start over."
+            ) from err
         return None
 
     def _set_aside(self, step: int) -> None:

@@ -232,8 +232,8 @@ def train(
             loss_normalization=loss_normalization,
             num_microbatches=num_microbatches,
         )
-        data_size = getattr(trainer.partitioner if hasattr(trainer, "partitioner") else None, "data_size", None)
-        if data_size and batch_size % (data_size * num_microbatches):
+        data_size = trainer.partitioner.data_size
+        if batch_size % (data_size * num_microbatches):
             raise ValueError(f"xlit.train.batch_size (BATCH_SIZE) {batch_size} must be divisible by the data-parallel "
                              f"size {data_size} times num_microbatches {num_microbatches}")
         checkpointer = TrainingCheckpointer(model_dir, keep=keep_checkpoints, async_save=async_checkpointing)
