@@ -101,12 +101,13 @@ class Trainer:
         params_rng, dropout_rng = jax.random.split(rng)
         with jax.set_mesh(self.partitioner.mesh):
             if params is None:
-                params = jax.jit(lambda key: mt5.init_params(self.config, key), out_shardings=shardings.params)(params_rng)
+                params = jax.jit(lambda key: mt5.init_params(self.config, key),
+                                 out_shardings=shardings.params)(np.asarray(params_rng))
             else:
                 params = self._place_params(params, shardings.params)
             opt_state = jax.jit(self.optimizer.init, out_shardings=shardings.opt_state)(params)
-            step = jax.device_put(jnp.zeros([], jnp.int32), shardings.step)
-            dropout_rng = jax.device_put(dropout_rng, shardings.rng)
+        step = _global_from_host(np.zeros([], np.int32), shardings.step)
+        dropout_rng = _global_from_host(np.asarray(dropout_rng), shardings.rng)
         return TrainState(step=step, params=params, opt_state=opt_state, rng=dropout_rng)
 
     def _place_params(self, params: Any, shardings: Any) -> Any:
@@ -124,8 +125,7 @@ class Trainer:
             if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
                 placed.append(jax.device_put(leaf.astype(jnp.float32), sharding))
             else:
-                host = np.asarray(leaf, dtype=np.float32)
-                placed.append(jax.make_array_from_callback(host.shape, sharding, lambda index, h=host: h[index]))
+                placed.append(_global_from_host(np.asarray(leaf, dtype=np.float32), sharding))
         return jax.tree.unflatten(treedef, placed)
 
     def make_global_batch(self, local_batch: Mapping[str, np.ndarray]) -> dict[str, jax.Array]:
@@ -261,6 +261,11 @@ class Trainer:
                 out_shardings=self.partitioner.replicated())
         with jax.set_mesh(self.partitioner.mesh), self.partitioner.axis_rules_context():
             return self._jit_eval_step(params, dict(batch))
+
+
+def _global_from_host(value: np.ndarray, sharding: NamedSharding) -> jax.Array:
+    """A global array from a host value every process holds (works across processes)."""
+    return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
 
 
 def _real_token_mask(batch: Batch) -> jax.Array:
