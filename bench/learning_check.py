@@ -1,6 +1,6 @@
 """Learning check: a tiny mT5 trained from scratch on one real Korean training set beats the majority class.
 
-    python bench/learning_check.py [--task kobest_sentineg.ko_korani.ko_korani_01] [--train_steps 1200]
+    python bench/learning_check.py [--task kobest_sentineg.ko_korani.ko_korani_01] [--train_steps 300]
                                    [--output_dir /tmp/xlit_learning_check]
 
 Everything goes through the real code paths: the registry task (source files in
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--task", default="kobest_sentineg.ko_korani.ko_korani_01",
                         help="a registry evaluation task: trained on its train split under its one template")
     parser.add_argument("--eval_split", default="validation", help="the dev split scored (default validation)")
-    parser.add_argument("--train_steps", type=int, default=1200)
+    parser.add_argument("--train_steps", type=int, default=300)
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=0.01)
     parser.add_argument("--vocab_size", type=int, default=4096)

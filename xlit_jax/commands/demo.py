@@ -38,6 +38,8 @@ ARMS = ("baseline", "en", "ko", "bilingual", "en_pinch", "ko_pinch")
 BASE_GIN_FILES = ("models/mt5_tiny.gin", "runs/finetune.gin", "runs/demo.gin")
 REAL_HELDOUT = ("kornli", "kobest_copa", "super_glue_rte", "super_glue_copa")
 REAL_MIXTURES = {"en": "p3_t0_train", "ko": "korani_train", "bilingual": "bilingual_train"}
+DEFAULT_ARMS = {"demo": ("baseline", "bilingual"), "real": ("baseline", "ko", "en", "bilingual")}
+REAL_FEATURE_LENGTHS = {"inputs": 256, "targets": 16}
 PINCH_SIZE = 8
 CONFIGURABLE_MODULES = ("xlit_jax.models.mt5", "xlit_jax.partitioning", "xlit_jax.optimizers", "xlit_jax.trainer",
                         "xlit_jax.data.cached", "xlit_jax.data.seqio_input", "xlit_jax.train_loop",
@@ -50,7 +52,7 @@ class DemoSettings:
 
     output_dir: Path
     data: str = "auto"
-    arms: tuple[str, ...] = ("baseline", "bilingual")
+    arms: tuple[str, ...] | None = None    # None: baseline,bilingual (demo) or baseline,ko,en,bilingual (real)
     train_steps: int = 300
     batch_size: int = 16
     vocab_size: int | None = None          # None: 1024 for the demo corpus, 4096 for real data
@@ -104,6 +106,8 @@ def training_mixture(arm: str, data: str) -> str | None:
         return mixtures.make_pinch_mixture(base, other_tasks, PINCH_SIZE * 4,
                                            name=f"{base}.pinch_{PINCH_SIZE * 4}").name
     del task_specs
+    if arm == "bilingual" and not {REAL_MIXTURES["en"], REAL_MIXTURES["ko"]} <= set(names):
+        return None   # bilingual_train would hold one language only
     return REAL_MIXTURES[arm] if REAL_MIXTURES[arm] in names else None
 
 
@@ -144,12 +148,14 @@ def _parse_gin(settings: DemoSettings, bindings: Sequence[str]) -> None:
 
 
 def _arm_bindings(settings: DemoSettings, vocabulary: Path, vocab_pieces: int, model_dir: Path | None,
-                  mixture: str | None) -> list[str]:
+                  mixture: str | None, real: bool = False) -> list[str]:
     vocab_size = -(-vocab_pieces // 128) * 128   # rounded up to a multiple of 128
     bindings = [f"VOCABULARY_PATH = {str(vocabulary)!r}", f"xlit.MT5Config.vocab_size = {vocab_size}",
                 f"BATCH_SIZE = {settings.batch_size}", f"TRAIN_STEPS = {settings.train_steps}",
                 f"MODEL_DIR = {str(model_dir or settings.output_dir / 'train' / BASELINE)!r}",
                 f"MIXTURE_OR_TASK_NAME = {mixture or 'unused'!r}"]
+    if real:
+        bindings.append(f"TASK_FEATURE_LENGTHS = {REAL_FEATURE_LENGTHS!r}")
     return bindings
 
 
@@ -224,7 +230,8 @@ def run(settings: DemoSettings) -> dict:
     if data not in ("demo", "real"):
         raise ValueError(f"--data must be auto, demo or real, got {settings.data!r}")
     max_eval = settings.max_eval_examples if settings.max_eval_examples is not None else (None if data == "demo" else 32)
-    _log(f"data: {data}; arms: {', '.join(settings.arms)}; {settings.train_steps} steps of {settings.batch_size}; "
+    arms = settings.arms or DEFAULT_ARMS[data]
+    _log(f"data: {data}; arms: {', '.join(arms)}; {settings.train_steps} steps of {settings.batch_size}; "
          f"output {output_dir}")
 
     # 1. vocabulary (kept when OUTPUT_DIR already has one, so a re-run resumes consistently)
@@ -233,7 +240,7 @@ def run(settings: DemoSettings) -> dict:
     vocabulary = output_dir / "vocab" / "spm.model"
     provisional = vocab.get_vocabulary(str(vocabulary))   # tasks need a vocabulary object to register
     demo.register_all(provisional) if data == "demo" else _register_real(provisional)
-    mixtures_used = {arm: training_mixture(arm, data) for arm in settings.arms}
+    mixtures_used = {arm: training_mixture(arm, data) for arm in arms}
     for arm, mixture in list(mixtures_used.items()):
         if arm != "baseline" and mixture is None:
             _log(f"arm {arm}: no training data for it here; skipped")
@@ -258,7 +265,8 @@ def run(settings: DemoSettings) -> dict:
     for arm, mixture in mixtures_used.items():
         name = BASELINE if arm == "baseline" else arm
         model_dir = output_dir / "train" / name
-        _parse_gin(settings, _arm_bindings(settings, vocabulary, vocab_pieces, model_dir, mixture))
+        _parse_gin(settings, _arm_bindings(settings, vocabulary, vocab_pieces, model_dir, mixture,
+                                                real=data == "real"))
         model_config, seed = _model_config_and_seed()
         lengths = dict(gin.query_parameter("%TASK_FEATURE_LENGTHS"))
         tick = time.perf_counter()
@@ -320,8 +328,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--output_dir", default="runs/demo")
     parser.add_argument("--data", choices=("auto", "demo", "real"), default="auto",
                         help="demo: the packaged corpus; real: $XLIT_DATA_DIR's benchmarks; auto: real when present")
-    parser.add_argument("--arms", default="baseline,bilingual",
-                        help=f"comma-separated, from {', '.join(ARMS)} (baseline = no tuning)")
+    parser.add_argument("--arms", default=None,
+                        help=f"comma-separated, from {', '.join(ARMS)} (baseline = no tuning); default "
+                             "baseline,bilingual (demo) or baseline,ko,en,bilingual (real; arms without data skipped)")
     parser.add_argument("--train_steps", type=int, default=300)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--vocab_size", type=int, default=None, help="default 1024 (demo) or 4096 (real)")
@@ -338,9 +347,9 @@ def settings_from_argv(argv: Sequence[str]) -> DemoSettings:
     """DemoSettings from command-line flags (gin flags included)."""
     flags = gin_utils.parse_flags(argv)
     args = _parser().parse_args(flags.rest)
-    arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
-    unknown = [a for a in arms if a not in ARMS]
-    if unknown or not arms:
+    arms = tuple(a.strip() for a in args.arms.split(",") if a.strip()) if args.arms is not None else None
+    unknown = [a for a in arms or () if a not in ARMS]
+    if unknown or arms == ():
         raise ValueError(f"--arms: unknown {unknown}; choose from {', '.join(ARMS)}")
     if args.train_steps < 1:
         raise ValueError(f"--train_steps must be at least 1, got {args.train_steps}")
