@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from xlit_jax import decoding
+from xlit_jax.checkpoints.hf import from_hf_state_dict
 from xlit_jax.models import mt5
 
 VOCAB = 61
@@ -17,39 +18,6 @@ LOGIT_SCALE = 1.5  # outputs spread enough for beam search and sampling to diffe
 
 
 # ----------------------------------------------------------------------------- reference model
-def hf_to_xlit(state_dict, num_layers):
-    """xlit (t5x-tree) params from a transformers MT5 state dict (torch Linear weights are [out, in])."""
-    w = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in state_dict.items()}
-
-    def attention(prefix):
-        return {name: {"kernel": w[f"{prefix}.{hf}.weight"].T} for name, hf in
-                [("query", "q"), ("key", "k"), ("value", "v"), ("out", "o")]}
-
-    def mlp(prefix):
-        return {name: {"kernel": w[f"{prefix}.DenseReluDense.{name}.weight"].T} for name in ("wi_0", "wi_1", "wo")}
-
-    def scale(key):
-        return {"scale": w[key]}
-
-    encoder = {"relpos_bias": {"rel_embedding": w["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"].T},
-               "encoder_norm": scale("encoder.final_layer_norm.weight")}
-    decoder = {"relpos_bias": {"rel_embedding": w["decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"].T},
-               "decoder_norm": scale("decoder.final_layer_norm.weight"),
-               "logits_dense": {"kernel": w["lm_head.weight"].T}}
-    for i in range(num_layers):
-        e, d = f"encoder.block.{i}.layer", f"decoder.block.{i}.layer"
-        encoder[f"layers_{i}"] = {"attention": attention(f"{e}.0.SelfAttention"),
-                                  "pre_attention_layer_norm": scale(f"{e}.0.layer_norm.weight"),
-                                  "mlp": mlp(f"{e}.1"), "pre_mlp_layer_norm": scale(f"{e}.1.layer_norm.weight")}
-        decoder[f"layers_{i}"] = {"self_attention": attention(f"{d}.0.SelfAttention"),
-                                  "pre_self_attention_layer_norm": scale(f"{d}.0.layer_norm.weight"),
-                                  "encoder_decoder_attention": attention(f"{d}.1.EncDecAttention"),
-                                  "pre_cross_attention_layer_norm": scale(f"{d}.1.layer_norm.weight"),
-                                  "mlp": mlp(f"{d}.2"), "pre_mlp_layer_norm": scale(f"{d}.2.layer_norm.weight")}
-    params = {"token_embedder": {"embedding": w["shared.weight"]}, "encoder": encoder, "decoder": decoder}
-    return jax.tree.map(jnp.asarray, params)
-
-
 @pytest.fixture(scope="module")
 def hf_and_params():
     torch = pytest.importorskip("torch")
@@ -71,8 +39,9 @@ def hf_and_params():
             block.layer[0].SelfAttention.relative_attention_bias.weight.mul_(4.0) \
                 if block.layer[0].SelfAttention.has_relative_attention_bias else None
         model.lm_head.weight[1] -= 0.15 * model.lm_head.weight[1]  # EOS a little less likely
-    params = hf_to_xlit(model.state_dict(), 2)
-    return model, params
+    params, converted_config = from_hf_state_dict(model.state_dict(), model.config.to_dict())
+    assert converted_config == CFG
+    return model, jax.tree.map(jnp.asarray, params)
 
 
 def padded_batch(seed=0, batch=6, length=12):
