@@ -83,3 +83,23 @@ def test_cache_command_writes_what_seqio_gives(tiny_task, tmp_path):
                                  SeqioData(tiny_task, LENGTHS, shuffle=False, pack=False, repeat=False).batches(8)])
     np.testing.assert_array_equal(from_cache, from_seqio)
     assert cache.main(["--mixture", tiny_task, "--output", str(out)]) == 1  # exists, no --overwrite
+
+
+def test_training_from_a_seqio_task_with_packing(tiny_task, tmp_path):
+    import jax
+
+    from xlit_jax import train_loop
+    from xlit_jax.data.seqio_input import SeqioData
+    from xlit_jax.metrics_writer import read_jsonl
+    from xlit_jax.models.mt5 import MT5Config
+    from xlit_jax.partitioning import Partitioner
+
+    config = MT5Config(vocab_size=300, emb_dim=32, num_heads=2, head_dim=16, mlp_dim=64, num_encoder_layers=1,
+                       num_decoder_layers=1)
+    summary = train_loop.train(model_dir=str(tmp_path), train_steps=3, batch_size=4, model_config=config,
+                               train_data=SeqioData(tiny_task, LENGTHS, seed=3, pack=True), checkpoint_period=2,
+                               progress_bar=False, partitioner=Partitioner(devices=jax.devices()[:1]))
+    assert summary["final_step"] == 3
+    records = read_jsonl(tmp_path / "train_metrics.jsonl")
+    assert [r["step"] for r in records] == [1, 2, 3] and all(np.isfinite(r["loss"]) for r in records)
+    assert records[0]["num_sequences"] > 4  # packed rows hold several examples each
