@@ -30,8 +30,8 @@ def pinch_mixture(name: str = gin.REQUIRED, base_mixture: str = gin.REQUIRED,
         if mixture not in seqio.MixtureRegistry.names():
             raise ValueError(f"pinch mixture {name!r}: mixture {mixture!r} is not registered here "
                              "(its data is absent? see `xlit tasks --mixtures`)")
-    other_tasks = [t.name for t in seqio.MixtureRegistry.get(other_mixture).tasks]
-    return mixtures.make_pinch_mixture(base_mixture, other_tasks, int(num_examples), name=name, seed=int(seed)).name
+    # by mixture name, so the pinch task is named after it (pinch.{other_mixture}.n{N}.s{seed})
+    return mixtures.make_pinch_mixture(base_mixture, other_mixture, int(num_examples), name=name, seed=int(seed)).name
 
 
 @gin.configurable(module="xlit")

@@ -160,3 +160,31 @@ def test_bad_flags_are_refused(capsys):
     assert demo_command.main(["--arms", "baseline,french"]) == 2
     assert "french" in capsys.readouterr().err
     assert demo_command.main(["--train_steps", "0"]) == 2
+
+
+def test_demo_mixtures_and_pinches_hold_the_right_languages(tmp_path):
+    """Each pinch mixture adds rows of the OTHER language, and the two directions do not collide."""
+    import seqio
+
+    from seqio_tasks import vocab
+
+    texts = [line for path in DEMO_FILES for line in path.read_text(encoding="utf-8").splitlines()]
+    spm_path = vocab.train_vocabulary(texts, tmp_path / "spm.model", 1024)
+    names = demo.register_all(vocab.get_vocabulary(str(spm_path)))["mixtures"]
+    assert {"demo_train.en", "demo_train.ko", "demo_train.bilingual", "demo_train.en.xlt", "demo_train.ko.xlt",
+            demo.pinch_mixture_name("ko", 8), demo.pinch_mixture_name("en", 8)} <= set(names)
+
+    def has_hangul(text: str) -> bool:
+        return any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+    for language, other_is_korean in (("ko", False), ("en", True)):
+        mixture = seqio.MixtureRegistry.get(demo.pinch_mixture_name(language, 8))
+        pinch = [t for t in mixture.tasks if t.name.startswith("pinch.")]
+        assert len(pinch) == 1
+        rows = list(pinch[0].get_dataset(sequence_length=None, split="train", shuffle=False).as_numpy_iterator())
+        assert len(rows) == 8
+        assert all(has_hangul(r["inputs_pretokenized"].decode()) == other_is_korean for r in rows)
+    bilingual = {t.name for t in seqio.MixtureRegistry.get("demo_train.bilingual").tasks}
+    assert bilingual == set(demo.train_task_names())
+    cross = [t.name for t in seqio.MixtureRegistry.get("demo_train.ko.xlt").tasks]
+    assert cross and all(name.endswith(".train.en_p3") for name in cross)

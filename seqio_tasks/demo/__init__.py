@@ -191,7 +191,6 @@ def register_mixtures(pinch_sizes: Sequence[int] = DEFAULT_PINCH_SIZES) -> list[
     mixtures.make_mixture_from_tasks(BILINGUAL_MIXTURE, train_task_names(LANGUAGES), rate)
     names.append(BILINGUAL_MIXTURE)
     for language in LANGUAGES:
-        other = [lang for lang in LANGUAGES if lang != language][0]
         for size in pinch_sizes:
             names.append(register_pinch(language, size).name)
     return names
@@ -208,7 +207,8 @@ def register_pinch(language: str, num_examples: int, seed: int = 0):
     from seqio_tasks import mixtures
 
     other = [lang for lang in LANGUAGES if lang != language][0]
-    return mixtures.make_pinch_mixture(TRAIN_MIXTURE.format(language=language), train_task_names([other]),
+    # the other language's mixture by name: the pinch task is named after it (distinct per direction)
+    return mixtures.make_pinch_mixture(TRAIN_MIXTURE.format(language=language), TRAIN_MIXTURE.format(language=other),
                                        num_examples, name=pinch_mixture_name(language, num_examples), seed=seed)
 
 

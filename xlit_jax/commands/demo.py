@@ -102,8 +102,7 @@ def training_mixture(arm: str, data: str) -> str | None:
         base, other = REAL_MIXTURES[language], REAL_MIXTURES["ko" if language == "en" else "en"]
         if base not in names or other not in names:
             return None
-        other_tasks = [t.name for t in seqio.MixtureRegistry.get(other).tasks]
-        return mixtures.make_pinch_mixture(base, other_tasks, PINCH_SIZE * 4,
+        return mixtures.make_pinch_mixture(base, other, PINCH_SIZE * 4,
                                            name=f"{base}.pinch_{PINCH_SIZE * 4}").name
     del task_specs
     if arm == "bilingual" and not {REAL_MIXTURES["en"], REAL_MIXTURES["ko"]} <= set(names):
