@@ -33,11 +33,10 @@ def hf_and_params():
         # transformers 5.x with untied logits also unties the stacks' embeddings from `shared`; mT5 shares them
         model.encoder.embed_tokens.weight.copy_(model.shared.weight)
         model.decoder.embed_tokens.weight.copy_(model.shared.weight)
-    with torch.no_grad():  # sharper, position-dependent outputs so greedy neither stops at once nor repeats
+        # outputs that are position-dependent and spread out, so greedy neither stops at once nor repeats one
+        # token, and beam search and sampling have alternatives to find
         model.lm_head.weight.mul_(LOGIT_SCALE)
-        for block in model.decoder.block:
-            block.layer[0].SelfAttention.relative_attention_bias.weight.mul_(4.0) \
-                if block.layer[0].SelfAttention.has_relative_attention_bias else None
+        model.decoder.block[0].layer[0].SelfAttention.relative_attention_bias.weight.mul_(4.0)
         model.lm_head.weight[1] -= 0.15 * model.lm_head.weight[1]  # EOS a little less likely
     params, converted_config = from_hf_state_dict(model.state_dict(), model.config.to_dict())
     assert converted_config == CFG
