@@ -114,6 +114,8 @@ def test_bad_input_names_the_example(params):
         scoring.rank_classify(MODEL, params, [[5, 1], [6, 1]], [[[3, 1]], []])
     with pytest.raises(ValueError, match="example 0 option 1 contains a pad id"):
         scoring.rank_classify(MODEL, params, [[5, 1]], [[[3, 1], [0, 1]]])
+    with pytest.raises(ValueError, match="example 1 input contains a pad id"):
+        scoring.rank_classify(MODEL, params, [[5, 1], [6, 1, 0]], [[[3, 1]], [[4, 1]]])
     with pytest.raises(ValueError, match="2 inputs but 1 option lists"):
         scoring.rank_classify(MODEL, params, [[5, 1], [6, 1]], [[[3, 1]]])
 

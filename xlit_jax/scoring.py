@@ -83,6 +83,9 @@ def _validate(inputs: Sequence[Sequence[int]], options: Sequence[Sequence[Sequen
     for i, (example_inputs, example_options) in enumerate(zip(inputs, options)):
         if len(example_inputs) == 0:
             raise ValueError(f"rank_classify: example {i} has empty input tokens")
+        if any(int(t) <= 0 for t in example_inputs):
+            raise ValueError(f"rank_classify: example {i} input contains a pad id (0) or negative id; "
+                             "give unpadded token lists")
         if len(example_options) == 0:
             raise ValueError(f"rank_classify: example {i} has no options")
         for k, option in enumerate(example_options):
