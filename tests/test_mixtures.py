@@ -12,7 +12,8 @@ LENGTHS = {"inputs": 256, "targets": 64}
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory, shared_data):
+def small_vocabulary(tmp_path_factory, shared_data):
+    """A small vocabulary trained from rendered training-task text."""
     texts = ["전쟁이 시작되었다. 병사들이 전투에 파견되었다.", "The war started. Soldiers were sent to the front."] * 10
     for spec in task_specs.all_specs():
         if spec.info.kind == "train" and task_specs.has_data(spec, task_specs.train_split(spec)):
@@ -20,8 +21,13 @@ def registry(tmp_path_factory, shared_data):
         if len(texts) > 500:
             break
     path = vocab.train_vocabulary(texts, tmp_path_factory.mktemp("vocab") / "spm.model", vocab_size=1500)
-    vocabulary = vocab.get_vocabulary(str(path))
-    return vocabulary, mixtures.register_all(vocabulary)
+    return vocab.get_vocabulary(str(path))
+
+
+@pytest.fixture
+def registry(small_vocabulary):
+    """Every task and mixture registered with the small vocabulary (again, if another test changed it)."""
+    return small_vocabulary, mixtures.register_all(small_vocabulary)
 
 
 def _mixture_task_names(name):

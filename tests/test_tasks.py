@@ -34,8 +34,8 @@ def _one_per(specs, key):
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    """Every task and mixture registered with a small vocabulary trained from rendered task text."""
+def small_vocabulary(tmp_path_factory):
+    """A small vocabulary trained from rendered task text."""
     texts = list(FIXED_SENTENCES)
     for spec in _one_per(_specs_with_data("eval"), lambda s: (s.info.dataset, s.info.template_language)):
         for row in task_specs.rendered_examples(spec, max_examples=8):
@@ -43,9 +43,13 @@ def registry(tmp_path_factory):
         if len(texts) > 600:
             break
     path = vocab.train_vocabulary(texts, tmp_path_factory.mktemp("vocab") / "spm.model", vocab_size=1500)
-    vocabulary = vocab.get_vocabulary(str(path))
-    registered = mixtures.register_all(vocabulary)
-    return vocabulary, registered
+    return vocab.get_vocabulary(str(path))
+
+
+@pytest.fixture
+def registry(small_vocabulary):
+    """Every task and mixture registered with the small vocabulary (again, if another test changed it)."""
+    return small_vocabulary, mixtures.register_all(small_vocabulary)
 
 
 # ------------------------------------------------------------------------------ naming
