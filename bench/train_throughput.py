@@ -143,14 +143,14 @@ class TorchRunner:
         return float(self.last_loss)
 
 
-def time_round(runner, steps: int) -> float:
-    """Median-ready seconds per step over `steps` steps (results synced at the end)."""
+def time_round(runner, steps: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) per step over `steps` steps (results synced at the end)."""
     runner.sync()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(steps):
         runner.step()
     runner.sync()
-    return (time.perf_counter() - start) / steps
+    return (time.perf_counter() - start) / steps, (time.process_time() - cpu_start) / steps
 
 
 def main(argv: list[str]) -> int:
@@ -171,15 +171,19 @@ def main(argv: list[str]) -> int:
         print(f"{runner.name}: setup + {args.warmup_steps} warmup steps {time.perf_counter() - start:.1f}s", flush=True)
         runners.append(runner)
     seconds = {r.name: [] for r in runners}
+    cpu_seconds = {r.name: [] for r in runners}
     for round_index in range(args.rounds):
         for runner in (runners if round_index % 2 == 0 else runners[::-1]):
-            seconds[runner.name].append(time_round(runner, args.steps_per_round))
+            wall, cpu = time_round(runner, args.steps_per_round)
+            seconds[runner.name].append(wall)
+            cpu_seconds[runner.name].append(cpu)
     rows = []
     for runner in runners:
         median = statistics.median(seconds[runner.name])
         rows.append({"framework": runner.name, "median_step_seconds": median,
+                     "median_step_cpu_seconds": statistics.median(cpu_seconds[runner.name]),
                      "tokens_per_second": tokens_per_step / median, "round_step_seconds": seconds[runner.name],
-                     "final_loss": runner.sync()})
+                     "round_step_cpu_seconds": cpu_seconds[runner.name], "final_loss": runner.sync()})
     import jax
 
     from xlit_jax import flops
@@ -194,14 +198,19 @@ def main(argv: list[str]) -> int:
           f"{args.head_dim}, mlp {args.mlp_dim}, vocab {args.vocab_size}, {count_params(param_shapes(config)) / 1e6:.1f}M "
           f"params; batch {args.batch_size} x ({args.input_length} + {args.target_length}) tokens; float32; "
           f"{args.optimizer}; {args.threads} threads; {args.rounds} rounds x {args.steps_per_round} steps")
-    print(f"{'framework':<26}{'step (ms)':>12}{'tokens/s':>12}{'GFLOP/s':>10}{'vs torch':>10}")
+    print(f"{'framework':<26}{'step (ms)':>12}{'tokens/s':>12}{'GFLOP/s':>10}{'vs torch':>10}"
+          f"{'CPU ms/step':>13}{'vs torch (CPU)':>16}")
     base = next((r for r in rows if "PyTorch" in r["framework"]), None)
     for row in rows:
         ratio = base["median_step_seconds"] / row["median_step_seconds"] if base else float("nan")
+        cpu_ratio = base["median_step_cpu_seconds"] / row["median_step_cpu_seconds"] if base else float("nan")
         row["speedup_vs_torch"] = ratio
+        row["cpu_time_speedup_vs_torch"] = cpu_ratio
         row["model_gflops_per_second"] = flops_per_step / row["median_step_seconds"] / 1e9
         print(f"{row['framework']:<26}{row['median_step_seconds'] * 1e3:>12.1f}{row['tokens_per_second']:>12.0f}"
-              f"{row['model_gflops_per_second']:>10.1f}{ratio:>10.2f}")
+              f"{row['model_gflops_per_second']:>10.1f}{ratio:>10.2f}{row['median_step_cpu_seconds'] * 1e3:>13.0f}"
+              f"{cpu_ratio:>16.2f}")
+    print("(CPU ms/step: process CPU time of all threads; robust when other jobs share the cores)")
     result = {"benchmark": "train_throughput", "args": vars(args), "rows": rows,
               "model_flops_per_step": flops_per_step,
               "environment": {"python": platform.python_version(), "jax": jax.__version__,
