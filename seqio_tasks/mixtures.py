@@ -1,5 +1,8 @@
 """seqio Mixtures: T0 and KORANI training mixtures, held-out evaluation mixtures, pinch mixtures.
 
+Importing this module (and `mixture_definitions`) needs neither seqio nor TensorFlow; the
+functions that register import seqio themselves.
+
 Registered by `register_all()` (tasks first, then mixtures), which is the one place that
 fills the seqio registries; `import seqio_tasks.registered` calls it (the seqio habit of
 registering by import). Nothing else registers on import.
@@ -28,11 +31,15 @@ import logging
 import random
 from typing import Callable, Sequence
 
-import gin
-import seqio
+from typing import TYPE_CHECKING
 
-from seqio_tasks import naming, preprocessors, task_specs, tasks
+import gin
+
+from seqio_tasks import naming, task_specs
 from seqio_tasks.vocab import get_vocabulary
+
+if TYPE_CHECKING:
+    import seqio
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +102,8 @@ def examples_rate_value(task_name: str, cap: float | None = T0_CAP, temperature:
 
 
 def _register_mixture(name: str, task_rates: Sequence[tuple[str, object]]) -> seqio.Mixture:
+    import seqio
+
     if name in seqio.MixtureRegistry.names():
         seqio.MixtureRegistry.remove(name)
     mixture = seqio.MixtureRegistry.add(name, list(task_rates))
@@ -105,6 +114,8 @@ def _register_mixture(name: str, task_rates: Sequence[tuple[str, object]]) -> se
 
 def make_mixture_from_tasks(name: str, task_names: Sequence[str], rate: object | None = None) -> seqio.Mixture:
     """Registers a mixture of registered tasks; rate: number or function of the task (default examples_rate())."""
+    import seqio
+
     if not task_names:
         raise ValueError(f"mixture {name!r}: no tasks")
     missing = [t for t in task_names if t not in seqio.TaskRegistry.names()]
@@ -159,6 +170,9 @@ def register_mixtures() -> list[str]:
 
 def register_all(vocabulary: seqio.Vocabulary | None = None) -> dict[str, list[str]]:
     """Registers every task and mixture once (again only when the vocabulary or data directory changed)."""
+    import seqio
+
+    from seqio_tasks import tasks
     from xlit_jax.paths import data_dir, korani_dir
 
     vocabulary = vocabulary or get_vocabulary()
@@ -182,6 +196,8 @@ def register_all(vocabulary: seqio.Vocabulary | None = None) -> dict[str, list[s
 
 
 def _task_names_of(tasks_or_mixture: str | Sequence[str]) -> list[str]:
+    import seqio
+
     if isinstance(tasks_or_mixture, str):
         if tasks_or_mixture in seqio.MixtureRegistry.names():
             return [t.name for t in seqio.MixtureRegistry.get(tasks_or_mixture).tasks]
@@ -225,6 +241,10 @@ def make_pinch_mixture(
     per epoch of the base mixture in expectation (an epoch: as many draws as the base
     tasks hold training examples); the base tasks keep their rates.
     """
+    import seqio
+
+    from seqio_tasks import preprocessors
+
     base = seqio.MixtureRegistry.get(base_mixture)
     other_names = _task_names_of(other_language_tasks_or_mixture)
     label = (naming.sanitize(other_language_tasks_or_mixture) if isinstance(other_language_tasks_or_mixture, str)

@@ -327,8 +327,9 @@ def test_eval_data_needs_no_tensorflow(shared_data):
     specs = _specs_with_data("eval")
     if not specs:
         pytest.skip("no evaluation task has data")
-    code = ("import sys; from seqio_tasks import eval_data; "
+    code = ("import sys; from seqio_tasks import eval_data, mixtures; "
             f"rows = eval_data.load_eval_examples({specs[0].name!r}, max_examples=2); "
+            "assert mixtures.mixture_definitions(); "
             "assert rows and 'tensorflow' not in sys.modules and 'seqio' not in sys.modules, sorted(sys.modules); "
             "print(len(rows))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ),
