@@ -106,10 +106,7 @@ def _register_mixture(name: str, task_rates: Sequence[tuple[str, object]]) -> se
 
     if name in seqio.MixtureRegistry.names():
         seqio.MixtureRegistry.remove(name)
-    mixture = seqio.MixtureRegistry.add(name, list(task_rates))
-    if name not in _STATE["mixtures"]:
-        _STATE["mixtures"].append(name)
-    return mixture
+    return seqio.MixtureRegistry.add(name, list(task_rates))
 
 
 def make_mixture_from_tasks(name: str, task_names: Sequence[str], rate: object | None = None) -> seqio.Mixture:
@@ -186,8 +183,8 @@ def register_all(vocabulary: seqio.Vocabulary | None = None) -> dict[str, list[s
     for name in list(_STATE["mixtures"]):
         if name in seqio.MixtureRegistry.names():
             seqio.MixtureRegistry.remove(name)
-    _STATE["mixtures"] = []
     mixture_names = register_mixtures()
+    _STATE["mixtures"] = list(mixture_names)
     _STATE["key"] = key
     return {"tasks": task_names, "mixtures": mixture_names}
 
