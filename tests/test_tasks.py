@@ -399,3 +399,18 @@ def test_korani_dump_tasks(tmp_path, monkeypatch, registry):
         monkeypatch.undo()
         task_specs.clear_cache()
         mixtures.register_all(registry[0])
+
+
+def test_expand_rank_classification():
+    from seqio_tasks import preprocessors
+
+    rows = [{"idx": 7, "inputs": "비가 왔다. 결과는?", "targets": "우산을 폈다", "options": ["춤을 췄다", "우산을 폈다", "잠을 잤다"],
+             "answer_index": 1},
+            {"idx": 8, "inputs": "Translate: hello", "targets": "안녕", "options": None, "answer_index": None}]
+    dataset = preprocessors.rows_to_dataset(rows)
+    plain = list(dataset.as_numpy_iterator())
+    assert int(plain[1]["answer_index"]) == -1 and len(plain[1]["options"]) == 0
+    expanded = list(preprocessors.expand_rank_classification(dataset).as_numpy_iterator())
+    assert [r["targets"].decode() for r in expanded] == rows[0]["options"]
+    assert [bool(r["is_correct"]) for r in expanded] == [False, True, False]
+    assert {int(r["idx"]) for r in expanded} == {7} and all(r["inputs"].decode() == rows[0]["inputs"] for r in expanded)
