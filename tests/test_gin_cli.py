@@ -2,12 +2,14 @@
 and errors that name the offending binding, file, macro or parameter."""
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import gin
 import pytest
 
-from train_fixtures import TINY_MODEL_GIN, losses_by_step, write_synthetic_cache
+from train_fixtures import TINY_MODEL_GIN, losses_by_step, subprocess_env, write_synthetic_cache
+from train_fixtures import train_command as tf_blocked_train_command
 from xlit_jax import gin_utils
 from xlit_jax.commands import train as train_command
 from xlit_jax.gin_utils import GinConfigError, parse_flags, resolve_gin_file
@@ -87,20 +89,43 @@ def test_type_error_names_the_key(tmp_path, capsys):
     assert "MT5Config.num_heads must be int" in capsys.readouterr().err
 
 
-def test_overrides_reach_the_run_and_the_operative_config_is_written(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_overrides_reach_the_run_and_the_operative_config_is_written(tmp_path):
     cache = write_synthetic_cache(tmp_path / "cache", num_rows=32)
     run = tmp_path / "run.gin"
     run.write_text("include 'runs/finetune_cached.gin'\n" + TINY_MODEL_GIN + "BATCH_SIZE = 8\n")
-    monkeypatch.chdir(tmp_path)
     model_dir = tmp_path / "model"
-    assert _main("--gin_file=run.gin", f"--gin.MODEL_DIR={model_dir}", f"--gin.CACHED_DATA_DIR={cache}",
-                 "--gin.TRAIN_STEPS=3", "--gin.BATCH_SIZE=16", "--gin_bindings=xlit.MT5Config.emb_dim = 24",
-                 "--gin.CHECKPOINT_PERIOD=2", "--gin.xlit.train.progress_bar=False") == 0
+    # Run from tmp_path (the gin file is found in the current directory, runs/ in the repo's gin/).
+    result = subprocess.run(
+        tf_blocked_train_command("--gin_file=run.gin", f"--gin.MODEL_DIR={model_dir}", f"--gin.CACHED_DATA_DIR={cache}",
+                      "--gin.TRAIN_STEPS=3", "--gin.BATCH_SIZE=4", "--gin_bindings=xlit.MT5Config.emb_dim = 24",
+                      "--gin.CHECKPOINT_PERIOD=2", "--gin.xlit.train.progress_bar=False"),
+        cwd=tmp_path, env=subprocess_env(1), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
     assert sorted(losses_by_step(model_dir)) == [1, 2, 3]
     records = [json.loads(line) for line in (model_dir / "train_metrics.jsonl").read_text().splitlines()]
-    assert records[0]["num_sequences"] == 16  # BATCH_SIZE override
+    assert records[0]["num_sequences"] == 4  # BATCH_SIZE override
     config = (model_dir / "config.gin").read_text()
-    assert "TRAIN_STEPS = 3" in config and "emb_dim = 24" in config and "BATCH_SIZE = 16" in config
+    assert "TRAIN_STEPS = 3" in config and "emb_dim = 24" in config and "BATCH_SIZE = 4" in config
     assert sorted(os.listdir(model_dir / "checkpoints")) == ["2", "3"]
-    metadata = (model_dir / "checkpoints" / "3" / "state").rglob("*")
-    assert any(True for _ in metadata)
+    from xlit_jax.checkpointing import TrainingCheckpointer
+    from xlit_jax.models.mt5 import MT5Config
+    from xlit_jax.trainer import Trainer
+
+    config24 = MT5Config(**{**_tiny_fields(), "emb_dim": 24})
+    state, _ = TrainingCheckpointer(model_dir).restore_latest(
+        Trainer(config24, partitioner=_one_device_partitioner()).abstract_state())
+    assert state.params["token_embedder"]["embedding"].shape == (300, 24)  # emb_dim override reached the model
+
+
+def _tiny_fields() -> dict:
+    return dict(vocab_size=300, emb_dim=32, num_heads=2, head_dim=16, mlp_dim=64, num_encoder_layers=2,
+                num_decoder_layers=2)
+
+
+def _one_device_partitioner():
+    import jax
+
+    from xlit_jax.partitioning import Partitioner
+
+    return Partitioner(devices=jax.devices()[:1])
