@@ -10,6 +10,15 @@ from seqio_tasks import demo
 DEMO_FILES = sorted(demo.DEMO_DIR.glob("*.jsonl"))
 
 
+@pytest.fixture(autouse=True, scope="module")
+def leave_the_registry_as_built_in():
+    """The demo datasets are added explicitly; remove them after this module so other tests see the built-ins."""
+    yield
+    from seqio_tasks import demo as demo_module
+
+    demo_module.unregister_demo()
+
+
 def test_every_packaged_file_is_a_registered_split_and_loads_in_its_family_schema(monkeypatch):
     from seqio_tasks import sources
     from seqio_tasks.sources.schema import check_example
@@ -188,3 +197,16 @@ def test_demo_mixtures_and_pinches_hold_the_right_languages(tmp_path):
     assert bilingual == set(demo.train_task_names())
     cross = [t.name for t in seqio.MixtureRegistry.get("demo_train.ko.xlt").tasks]
     assert cross and all(name.endswith(".train.en_p3") for name in cross)
+
+
+def test_unregister_demo_leaves_the_built_in_registry():
+    from seqio_tasks import sources, task_specs, taxonomy
+
+    built_in = [d.name for d in taxonomy.all_datasets()]
+    demo.register_demo()
+    assert taxonomy.heldout("ko") != taxonomy.heldout("korani")
+    demo.unregister_demo()
+    assert [d.name for d in taxonomy.all_datasets()] == [n for n in built_in if not n.startswith("demo_")]
+    assert taxonomy.heldout("ko") == taxonomy.heldout("korani")
+    assert not any(s.name.startswith("demo_") for s in sources.all_sources())
+    assert not any(s.name.startswith("demo_") for s in task_specs.all_specs())

@@ -28,6 +28,15 @@ MODULES = ("xlit_jax.models.mt5", "xlit_jax.partitioning", "xlit_jax.optimizers"
            "seqio_tasks.vocab")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def leave_the_registry_as_built_in():
+    """The demo datasets are added explicitly; remove them after this module so other tests see the built-ins."""
+    yield
+    from seqio_tasks import demo as demo_module
+
+    demo_module.unregister_demo()
+
+
 @pytest.fixture(autouse=True)
 def clean_gin():
     for module in MODULES:

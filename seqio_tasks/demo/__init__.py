@@ -139,6 +139,39 @@ def register_demo() -> list[str]:
     return [d.name for d in demo_datasets()]
 
 
+def unregister_demo() -> None:
+    """Removes what `register_demo` / `register_all` added (for tests that must leave the registry as built in).
+
+    The taxonomy and source registries have no public removal, so this edits their module
+    state directly; seqio tasks and mixtures of the demo are removed, and the next
+    `mixtures.register_all()` re-registers from scratch.
+    """
+    from seqio_tasks import task_specs, taxonomy
+    from seqio_tasks.sources import registry
+
+    names = {d.name for d in demo_datasets()}
+    taxonomy._EXTRA[:] = [info for info in taxonomy._EXTRA if info.name not in names]
+    for name in names:
+        registry._REGISTRY.pop(name, None)
+    task_specs.clear_cache()
+    try:
+        import seqio
+    except ImportError:
+        return
+    from seqio_tasks import mixtures, tasks
+
+    for name in list(seqio.MixtureRegistry.names()):
+        if name.startswith("demo_"):
+            seqio.MixtureRegistry.remove(name)
+    for name in list(seqio.TaskRegistry.names()):
+        if name.startswith("demo_") or name.startswith("pinch.demo_"):
+            seqio.TaskRegistry.remove(name)
+    for name in [n for n in tasks._REGISTERED if n.startswith("demo_")]:
+        del tasks._REGISTERED[name]
+    mixtures._STATE["mixtures"] = [m for m in mixtures._STATE["mixtures"] if not m.startswith("demo_")]
+    mixtures._STATE["key"] = None
+
+
 # --------------------------------------------------------------------- task names
 
 
