@@ -1,6 +1,5 @@
 """launch/colab.ipynb: a valid notebook whose cells run on CPU with a reduced demo configuration."""
 import json
-import os
 from pathlib import Path
 
 import pytest

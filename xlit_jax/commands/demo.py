@@ -84,7 +84,7 @@ def resolve_data(choice: str) -> str:
 
 def training_mixture(arm: str, data: str) -> str | None:
     """The seqio mixture an arm trains on (None for the baseline or when its data is absent)."""
-    from seqio_tasks import demo, mixtures, task_specs
+    from seqio_tasks import demo, mixtures
 
     if arm == "baseline":
         return None
@@ -104,7 +104,6 @@ def training_mixture(arm: str, data: str) -> str | None:
             return None
         return mixtures.make_pinch_mixture(base, other, PINCH_SIZE * 4,
                                            name=f"{base}.pinch_{PINCH_SIZE * 4}").name
-    del task_specs
     if arm == "bilingual" and not {REAL_MIXTURES["en"], REAL_MIXTURES["ko"]} <= set(names):
         return None   # bilingual_train would hold one language only
     return REAL_MIXTURES[arm] if REAL_MIXTURES[arm] in names else None
@@ -238,7 +237,10 @@ def run(settings: DemoSettings) -> dict:
     eval_tasks = heldout_tasks(settings, data)
     vocabulary = output_dir / "vocab" / "spm.model"
     provisional = vocab.get_vocabulary(str(vocabulary))   # tasks need a vocabulary object to register
-    demo.register_all(provisional) if data == "demo" else _register_real(provisional)
+    if data == "demo":
+        demo.register_all(provisional)
+    else:
+        _register_real(provisional)
     mixtures_used = {arm: training_mixture(arm, data) for arm in arms}
     for arm, mixture in list(mixtures_used.items()):
         if arm != "baseline" and mixture is None:
