@@ -170,7 +170,7 @@ def register_all(vocabulary: seqio.Vocabulary | None = None) -> dict[str, list[s
     import seqio
 
     from seqio_tasks import tasks
-    from xlit_jax.paths import data_dir, korani_dir
+    from seqio_tasks.paths import data_dir, korani_dir
 
     vocabulary = vocabulary or get_vocabulary()
     key = (tasks.vocabulary_key(vocabulary), str(data_dir()), str(korani_dir()), task_specs._catalog_key(),

@@ -370,7 +370,7 @@ _Loader.add_constructor("!TemplateMetadata", _mapping)
 
 def default_directory() -> Path:
     """The promptsource templates directory: {data_dir}/promptsource_templates."""
-    from xlit_jax.paths import data_dir
+    from seqio_tasks.paths import data_dir
 
     root = data_dir()
     if root is None:

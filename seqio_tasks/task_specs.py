@@ -376,7 +376,7 @@ def clear_cache() -> None:
 
 
 def _data_dir() -> Path | None:
-    from xlit_jax.paths import data_dir
+    from seqio_tasks.paths import data_dir
 
     return data_dir()
 

@@ -24,7 +24,7 @@ EXPECTED_TRAIN_MIXTURE = {
     "korani_subset.gin": "korani_train.subset",
 }
 MODULES = ("xlit_jax.models.mt5", "xlit_jax.partitioning", "xlit_jax.optimizers", "xlit_jax.trainer",
-           "xlit_jax.data.seqio_input", "xlit_jax.train_loop", "xlit_jax.evaluator", "xlit_jax.paths",
+           "xlit_jax.data.seqio_input", "xlit_jax.train_loop", "xlit_jax.evaluator", "seqio_tasks.paths",
            "seqio_tasks.vocab")
 
 

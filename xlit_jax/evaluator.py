@@ -20,9 +20,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import gin
 import numpy as np
 
-from xlit_jax import aggregation, paths  # noqa: F401  (paths: its gin configurables exist before gin locks)
+from xlit_jax import aggregation
 from xlit_jax import metrics as metrics_lib
 from xlit_jax.metrics import language as language_lib
+from xlit_jax.eval_tasks import REQUIRED_INFO, EvalTask, info_dict  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -31,66 +32,12 @@ RESULTS_FILE = "results.json"
 PREDICTIONS_DIR = "predictions"
 PAD_ID, EOS_ID = 0, 1
 DEFAULT_FEATURE_LENGTHS = {"inputs": 1024, "targets": 256}
-REQUIRED_INFO = ("name", "dataset", "cluster", "data_language", "template_language", "template_style",
-                 "setting", "scoring", "metrics")
 RANK_METRICS = ("accuracy", "macro_f1")
 SCRIPT_LANGUAGE = {"hangul": "ko", "latin": "en", "han": "zh", "kana": "ja", "cyrillic": "ru", "thai": "th",
                    "tamil": "ta", "arabic": "ar", "devanagari": "hi"}
 
 
 # ------------------------------------------------------------------------------ tasks
-
-
-def info_dict(info: Any) -> dict:
-    """A JSON-ready dict of task metadata given a TaskInfo, a dataclass or a mapping."""
-    if hasattr(info, "to_dict"):
-        out = dict(info.to_dict())
-    elif dataclasses.is_dataclass(info):
-        out = dataclasses.asdict(info)
-    elif isinstance(info, Mapping):
-        out = dict(info)
-    else:
-        raise TypeError(f"task info must be a TaskInfo, dataclass or mapping, got {type(info).__name__}")
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalTask:
-    """One evaluation task in memory: metadata (TaskInfo fields) and rendered examples.
-
-    info: needs name, dataset, cluster, data_language, template_language, template_style,
-      setting ('native'|'cross_lingual'|'translated'), scoring ('rank'|'generation') and
-      metrics (names in xlit_jax.metrics.METRICS; the first is the task's score).
-    examples: dicts {idx, inputs, targets, options (list[str] or None), answer_index (int or None)};
-      rank tasks need options on every example.
-    """
-
-    info: Mapping[str, Any]
-    examples: Sequence[Mapping[str, Any]]
-
-    def __post_init__(self):
-        info = info_dict(self.info)
-        missing = [k for k in REQUIRED_INFO if info.get(k) in (None, "", [], ())]
-        if missing:
-            raise ValueError(f"EvalTask {info.get('name', '?')}: info lacks {missing}")
-        if info["scoring"] not in ("rank", "generation"):
-            raise ValueError(f"EvalTask {info['name']}: scoring must be 'rank' or 'generation', got {info['scoring']!r}")
-        info.setdefault("role", "heldout")
-        info.setdefault("template_id", None)
-        info["metrics"] = list(info["metrics"])
-        for position, example in enumerate(self.examples):
-            for key in ("inputs", "targets"):
-                if not isinstance(example.get(key), str):
-                    raise ValueError(f"EvalTask {info['name']}: example {position} has no string {key!r}")
-            if info["scoring"] == "rank" and not example.get("options"):
-                raise ValueError(f"EvalTask {info['name']}: rank task example {position} "
-                                 f"(idx={example.get('idx')}) has no options")
-        object.__setattr__(self, "info", info)
-        object.__setattr__(self, "examples", [dict(e, idx=e.get("idx", i)) for i, e in enumerate(self.examples)])
-
-    @property
-    def name(self) -> str:
-        return self.info["name"]
 
 
 def _registry():

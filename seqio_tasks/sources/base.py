@@ -146,7 +146,7 @@ class Source:
 def _resolve_data_dir(data_dir: str | Path | None) -> Path | None:
     if data_dir is not None:
         return Path(data_dir).expanduser()
-    from xlit_jax import paths
+    from seqio_tasks import paths
     return paths.data_dir()
 
 

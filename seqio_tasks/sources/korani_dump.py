@@ -53,7 +53,7 @@ def template_index_of(path: str | Path) -> int | None:
 def dump_root(korani_dir: str | Path | None = None) -> Path | None:
     """The KORANI folder: `korani_dir` (default $XLIT_KORANI_DIR) or its `KORANI` subfolder."""
     if korani_dir is None:
-        from xlit_jax import paths
+        from seqio_tasks import paths
         korani_dir = paths.korani_dir()
     if korani_dir is None:
         return None

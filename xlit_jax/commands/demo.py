@@ -43,7 +43,7 @@ REAL_FEATURE_LENGTHS = {"inputs": 256, "targets": 16}
 PINCH_SIZE = 8
 CONFIGURABLE_MODULES = ("xlit_jax.models.mt5", "xlit_jax.partitioning", "xlit_jax.optimizers", "xlit_jax.trainer",
                         "xlit_jax.data.cached", "xlit_jax.data.seqio_input", "xlit_jax.train_loop",
-                        "xlit_jax.evaluator", "xlit_jax.paths", "seqio_tasks.vocab")
+                        "xlit_jax.evaluator", "seqio_tasks.paths", "seqio_tasks.vocab")
 
 
 @dataclasses.dataclass

@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
     from xlit_jax import evaluator, reports
 
     # Modules whose gin configurables eval configs may bind (imported before gin locks its config).
-    for module in ("xlit_jax.paths", "xlit_jax.models.mt5", "xlit_jax.checkpoints", "xlit_jax.scoring",
+    for module in ("seqio_tasks.paths", "xlit_jax.models.mt5", "xlit_jax.checkpoints", "xlit_jax.scoring",
                    "xlit_jax.decoding", "seqio_tasks.vocab", "seqio_tasks.eval_data"):
         try:
             importlib.import_module(module)
