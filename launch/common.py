@@ -5,7 +5,11 @@ import argparse
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 from typing import Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+GIN_DIR = REPO / "gin"
 
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +19,26 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
                         help="gin binding for `xlit train` (repeatable), e.g. --gin TRAIN_STEPS=1000")
     parser.add_argument("--model_dir", required=True, help="MODEL_DIR (a gs:// path on TPU VMs, shared storage on GPUs)")
     parser.add_argument("--dry_run", action="store_true", help="print the exact commands instead of running them")
+
+
+def missing_gin_files(gin_files: Sequence[str]) -> list[str]:
+    """The --gin_file values that name no file: neither a path (as given, or from the repository
+    root, as the workers run from the checkout) nor a file under the repository's gin/ directory."""
+    missing = []
+    for name in gin_files:
+        candidates = [Path(name), REPO / name, GIN_DIR / name]
+        if not any(path.is_file() for path in candidates):
+            missing.append(name)
+    return missing
+
+
+def check_gin_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Stop with a clear error (before anything is created or run) when a --gin_file does not exist."""
+    missing = missing_gin_files(args.gin_file)
+    if missing:
+        shipped = sorted(p.relative_to(GIN_DIR).as_posix() for p in GIN_DIR.rglob("*.gin"))
+        parser.error(f"--gin_file {', '.join(missing)}: no such file (as a path, from {REPO}, or under "
+                     f"{GIN_DIR}); shipped gin files: {', '.join(shipped)}")
 
 
 def train_words(args: argparse.Namespace) -> list[str]:

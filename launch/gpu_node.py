@@ -4,7 +4,7 @@ batch over them). `--dry_run` prints the exact command.
 
 Example:
   python launch/gpu_node.py --model_dir /scratch/xlit/run1 --gin_file gin/models/mt5_base.gin \
-      --gin_file gin/experiments/bilingual.gin --gin "Partitioner.num_partitions=1" --dry_run
+      --gin_file gin/experiments/bilingual_tuned.gin --gin "xlit.Partitioner.num_partitions=1" --dry_run
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import add_train_flags, execute, shell_line, train_words  # noqa: E402
+from common import add_train_flags, check_gin_files, execute, shell_line, train_words  # noqa: E402
 
 # XLA settings that help encoder-decoder training on NVIDIA GPUs.
 GPU_XLA_FLAGS = "--xla_gpu_enable_latency_hiding_scheduler=true --xla_gpu_enable_triton_gemm=false"
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data_dir", default=os.environ.get("XLIT_DATA_DIR"))
     add_train_flags(parser)
     args = parser.parse_args(argv)
+    check_gin_files(parser, args)
     return execute(build_commands(args), args.dry_run)
 
 

@@ -5,7 +5,7 @@ submits it. `--dry_run` prints the script and the sbatch command without submitt
 
 Example:
   python launch/slurm.py --nodes 4 --gpus_per_node 8 --partition gpu --model_dir /shared/xlit/xl \
-      --gin_file gin/models/mt5_xl.gin --gin_file gin/experiments/bilingual.gin --dry_run
+      --gin_file gin/models/mt5_xl.gin --gin_file gin/experiments/bilingual_tuned.gin --dry_run
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import add_train_flags, execute, shell_line, train_words  # noqa: E402
+from common import add_train_flags, check_gin_files, execute, shell_line, train_words  # noqa: E402
 from gpu_node import GPU_XLA_FLAGS  # noqa: E402
 
 
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--script", default="xlit_train.sbatch", help="where the batch script is written")
     add_train_flags(parser)
     args = parser.parse_args(argv)
+    check_gin_files(parser, args)
     script = sbatch_script(args)
     if args.dry_run:
         print(f"# {args.script}\n{script}")

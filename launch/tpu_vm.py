@@ -5,7 +5,7 @@ stream logs, copy results back, delete. `--dry_run` prints the exact gcloud comm
 Example:
   python launch/tpu_vm.py --name xlit-v4-64 --zone us-central2-b --accelerator_type v4-64 \
       --model_dir gs://my-bucket/xlit/korani_xl --gin_file gin/models/mt5_xl.gin \
-      --gin_file gin/experiments/korani_monolingual.gin --gin TRAIN_STEPS=10000 --dry_run
+      --gin_file gin/experiments/korani_tuned.gin --gin TRAIN_STEPS=10000 --dry_run
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import add_train_flags, execute, shell_line, train_words  # noqa: E402
+from common import add_train_flags, check_gin_files, execute, shell_line, train_words  # noqa: E402
 
 
 def build_commands(args: argparse.Namespace) -> list[list[str]]:
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="do not delete the TPU VM at the end")
     add_train_flags(parser)
     args = parser.parse_args(argv)
+    check_gin_files(parser, args)
     return execute(build_commands(args), args.dry_run)
 
 

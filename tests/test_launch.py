@@ -1,9 +1,12 @@
-"""Launch scripts: --dry_run prints the exact commands; a real run executes them in order."""
+"""Launch scripts: --dry_run prints the exact commands; a real run executes them in order; a
+--gin_file that does not exist stops the launch with a clear error before anything runs."""
 import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,3 +100,47 @@ def test_slurm_submits_the_script(tmp_path):
     assert result.returncode == 0, result.stderr
     assert log.read_text().strip() == f"sbatch {script}"
     assert script.read_text().startswith("#!/bin/bash")
+
+
+def _docstring_example(script: str) -> list[str]:
+    """The `python launch/<script> ...` example of a launch script's docstring, as words after the script."""
+    text = (REPO / "launch" / script).read_text()
+    example = text.split("Example:", 1)[1].split('"""', 1)[0].replace("\\\n", " ")
+    words = shlex.split(example)
+    assert words[:2] == ["python", f"launch/{script}"], words
+    return words[2:]
+
+
+def test_docstring_examples_name_shipped_gin_files_and_dry_run(tmp_path):
+    env, log = _fake_tools(tmp_path)
+    for script in ("tpu_vm.py", "gpu_node.py", "slurm.py"):
+        words = _docstring_example(script)
+        assert "--dry_run" in words
+        extra = ["--archive", str(tmp_path / "x.tgz")] if script == "tpu_vm.py" else []
+        result = _run(script, words + extra, env, cwd=tmp_path)  # from outside the checkout too
+        assert result.returncode == 0, (script, result.stderr)
+        gin_files = [words[i + 1] for i, w in enumerate(words) if w == "--gin_file"]
+        assert gin_files and all((REPO / g).is_file() for g in gin_files), gin_files
+    assert not log.exists()
+
+
+@pytest.mark.parametrize("script,args", [
+    ("tpu_vm.py", TPU_ARGS[:-2]),
+    ("gpu_node.py", ["--model_dir", "/scratch/run"]),
+    ("slurm.py", ["--nodes", "2", "--model_dir", "/shared/run"]),
+])
+def test_a_missing_gin_file_is_a_clear_error_before_anything_runs(tmp_path, script, args):
+    env, log = _fake_tools(tmp_path)
+    result = _run(script, args + ["--gin_file", "experiments/korani_monolingual.gin", "--dry_run"], env)
+    assert result.returncode == 2
+    assert "--gin_file experiments/korani_monolingual.gin: no such file" in result.stderr
+    assert "experiments/korani_tuned.gin" in result.stderr  # the shipped files are listed
+    assert "Traceback" not in result.stderr and not result.stdout.strip()
+    assert not log.exists()
+
+
+@pytest.mark.parametrize("gin_file", ["gin/models/mt5_xl.gin", "models/mt5_xl.gin", "experiments/p3_tuned.gin"])
+def test_gin_files_resolve_as_repo_paths_or_under_gin(gin_file):
+    result = _run("gpu_node.py", ["--model_dir", "/m", "--gin_file", gin_file, "--dry_run"], cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert f"--gin_file={gin_file}" in _commands(result.stdout)[0]
