@@ -1,4 +1,6 @@
 """xlit: cross-lingual instruction tuning of mT5-style models in JAX."""
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 # The core library (xlit_jax) trains from pre-tokenized data without TensorFlow.
@@ -22,6 +24,8 @@ CORE = [
     "rouge-score>=0.1.2,<0.2",
     "sacrebleu>=2.4,<3",
     "kiwipiepy>=0.20,<0.25",
+    "grain>=0.2.18,<0.3",          # TF-free reader of the pre-tokenized cache (xlit.RecordData)
+    "array-record>=0.8,<0.9",
 ]
 # The task registry: seqio on TensorFlow. tensorflow-text depends on the package
 # named `tensorflow`; never add tensorflow-cpu beside it (two copies, one folder).
@@ -31,21 +35,35 @@ SEQIO = [
     "tensorflow-text>=2.21,<2.22",
     "tensorflow-datasets>=4.9,<5",
 ]
+# The distributed cache job (`xlit cache --runner DataflowRunner|FlinkRunner|SparkRunner`).
+# Not in "all": apache-beam 2.77 caps protobuf<7, pyarrow<26, pillow<13, python-dateutil<3.
+BEAM = ["apache-beam>=2.77,<3"]
 # The PyTorch reference for parity tests and the throughput benchmark.
 TORCH = ["torch==2.13.0", "transformers>=4.57,<6"]
 TEST = ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "nbclient>=0.10,<0.11", "nbformat>=5.10,<6", "ipykernel>=6.29,<8"]
+
+# The shipped gin configs: gin/ and its role folders (models, runs, eval, experiments).
+GIN_PACKAGES = ["xlit_gin"] + [f"xlit_gin.{d.name}" for d in sorted(Path(__file__).parent.joinpath("gin").iterdir())
+                               if d.is_dir() and any(d.glob("*.gin"))]
 
 setup(
     name="xlit",
     version="0.1.0",
     description="Cross-lingual instruction tuning of mT5 models in JAX (t5x-compatible).",
-    packages=find_packages(include=["xlit_jax", "xlit_jax.*", "seqio_tasks", "seqio_tasks.*"]),
-    package_data={"seqio_tasks": ["templates/*.yaml", "taxonomy/*.yaml", "demo/*.jsonl", "demo/*/*.jsonl"]},
-    include_package_data=True,
+    # gin/ stays at the top of the repository and is installed as the package `xlit_gin` (configs
+    # only, no Python): `xlit_jax.gin_utils` finds it through the installed package from any directory.
+    packages=find_packages(include=["xlit_jax", "xlit_jax.*", "seqio_tasks", "seqio_tasks.*"]) + GIN_PACKAGES,
+    package_dir={"xlit_gin": "gin"},
+    package_data={
+        "seqio_tasks": ["templates/*.yaml", "taxonomy/*.yaml", "demo/*.jsonl"],
+        **{package: ["*.gin"] for package in GIN_PACKAGES},
+    },
+    include_package_data=False,
     python_requires=">=3.11",
     install_requires=CORE,
     extras_require={
         "seqio": SEQIO,
+        "beam": SEQIO + BEAM,
         "torch": TORCH,
         "test": TEST,
         "all": SEQIO + TORCH + TEST,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gin
 import pytest
 
-from xlit_jax.gin_utils import GIN_DIR
+from xlit_jax.gin_utils import shipped_gin_dir
 from xlit_jax.models.mt5 import MT5Config, count_params, param_shapes
 
 # size: (emb_dim, mlp_dim, num_heads, layers per stack, published parameter count)
@@ -26,7 +26,7 @@ def model_config_probe(model_config=None):
 def parse_model_gin(size: str) -> MT5Config:
     gin.clear_config()
     try:
-        gin.parse_config_file(str(GIN_DIR / "models" / f"mt5_{size}.gin"))
+        gin.parse_config_file(str(shipped_gin_dir() / "models" / f"mt5_{size}.gin"))
         gin.parse_config("xlit_test.model_config_probe.model_config = %MODEL_CONFIG")
         return model_config_probe()
     finally:

@@ -19,8 +19,10 @@ SUBCOMMANDS = {
 
 
 def _usage() -> str:
-    lines = ["usage: xlit <command> [flags]", "", "commands:"]
+    lines = ["usage: xlit <command> [flags] [--verbose]", "", "commands:"]
     lines += [f"  {name:<9} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    lines += ["", "`xlit <command> --help` lists a command's flags (and gin macros).",
+              "--verbose shows the TensorFlow, absl and gin logs that are hidden by default."]
     return "\n".join(lines)
 
 
@@ -34,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     if name not in SUBCOMMANDS:
         print(f"xlit: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
+    verbose = any(a in ("--verbose", "-v") for a in rest)
+    rest = [a for a in rest if a not in ("--verbose", "-v")]
+    from xlit_jax.commands import wiring
+
+    wiring.quiet(verbose)
     module = importlib.import_module(f"xlit_jax.commands.{SUBCOMMANDS[name][0]}")
     result = module.main(rest)
     return int(result or 0)

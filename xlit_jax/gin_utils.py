@@ -1,9 +1,13 @@
 """Gin at the edge: t5x-style flags (--gin_file, --gin.KEY=VALUE, --gin_bindings, --gin_search_paths),
-search paths that include the repo's gin/ directory, and errors that name the offending binding/file."""
+the shipped configs as search path (the installed package `xlit_gin`, i.e. the repository's gin/),
+and errors that name the offending binding/file."""
 from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
+import importlib.util
+import logging
 import os
 import re
 from pathlib import Path
@@ -11,11 +15,8 @@ from typing import Sequence
 
 import gin
 
-import xlit_jax
-
-REPO_ROOT = Path(xlit_jax.__file__).resolve().parent.parent
-GIN_DIR = REPO_ROOT / "gin"
 OPERATIVE_CONFIG_NAME = "config.gin"
+GIN_PACKAGE = "xlit_gin"   # setup.py installs the repository's gin/ under this name (configs only)
 
 
 class GinConfigError(ValueError):
@@ -32,9 +33,35 @@ class GinFlags:
     rest: list[str] = dataclasses.field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=1)
+def shipped_gin_dir() -> Path:
+    """The directory of the gin files shipped with xlit (models/, runs/, eval/, experiments/)."""
+    spec = importlib.util.find_spec(GIN_PACKAGE)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "runs").is_dir():
+            return Path(location)
+    raise GinConfigError(f"xlit's gin configs (package {GIN_PACKAGE}) are not installed; reinstall xlit "
+                         "(pip install xlit or pip install -e . in the repository)")
+
+
 def default_search_paths() -> list[str]:
-    """Where gin files are looked up: the current directory, the repo's gin/ dir, the repo root."""
-    return [os.getcwd(), str(GIN_DIR), str(REPO_ROOT)]
+    """Where gin files are looked up: the current directory, then the shipped configs."""
+    return [os.getcwd(), str(shipped_gin_dir())]
+
+
+class _GinProbeFilter(logging.Filter):
+    """Drops gin's 'Path not found' lines: gin logs one per search path it probes for an include."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Path not found")
+
+
+_PROBE_FILTER = _GinProbeFilter()
+
+
+def quiet_gin_search() -> None:
+    """Stop gin from logging an ERROR line for every search path it probes (idempotent)."""
+    logging.getLogger().addFilter(_PROBE_FILTER)
 
 
 def _quote_if_bare(value: str) -> str:
@@ -89,6 +116,8 @@ def parse_flags(argv: Sequence[str]) -> GinFlags:
 def resolve_gin_file(name: str, search_paths: Sequence[str]) -> Path:
     """Find a gin file as given, or under one of the search paths; error lists where it looked."""
     candidates = [Path(name)] + [Path(root) / name for root in search_paths]
+    if name.startswith("gin/"):  # the repository spelling of a shipped file
+        candidates += [Path(root) / name[len("gin/"):] for root in search_paths]
     if not name.endswith(".gin"):
         candidates += [Path(str(c) + ".gin") for c in candidates]
     for candidate in candidates:
@@ -109,8 +138,10 @@ def parse_gin(
 ) -> list[Path]:
     """Apply gin files then bindings (later wins); errors name the file or binding. Returns the files."""
     search_paths = list(gin_search_paths) + default_search_paths()
+    quiet_gin_search()
     for root in search_paths:
-        gin.add_config_file_search_path(root)
+        if root not in gin.config._LOCATION_PREFIXES:  # noqa: SLF001 - gin has no public query for it
+            gin.add_config_file_search_path(root)
     parsed_files = []
     for name in gin_files:
         path = resolve_gin_file(name, search_paths)
@@ -126,11 +157,54 @@ def parse_gin(
             raise GinConfigError(f"gin binding {binding!r}: {type(err).__name__}: {_first_line(err)}") from err
     _check_macros_used(gin_bindings)
     if finalize:
-        try:
-            gin.finalize()
-        except ValueError as err:
-            raise GinConfigError(f"gin config: {err} (set it with --gin.NAME=VALUE)") from err
+        finalize_gin()
     return parsed_files
+
+
+def finalize_gin() -> None:
+    """Lock the gin config; a still-required macro is an error that says how to set it."""
+    try:
+        gin.finalize()
+    except ValueError as err:
+        raise GinConfigError(f"gin config: {err} (set it with --gin.NAME=VALUE)") from err
+
+
+def macro_bound(name: str) -> bool:
+    """Whether the parsed config binds the macro NAME."""
+    try:
+        gin.query_parameter(f"%{name}")
+    except ValueError:
+        return False
+    return True
+
+
+_MACRO_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)\s*=\s*(.*?)\s*(?:#\s*(.*))?$")
+
+
+def macro_help(gin_files: Sequence[str]) -> str:
+    """A table of the UPPERCASE macros the given gin files (and their includes) define, with comments."""
+    rows: dict[str, tuple[str, str]] = {}
+    search = default_search_paths()
+
+    def read(name: str, seen: set[Path]) -> None:
+        path = resolve_gin_file(name, search)
+        if path in seen:
+            return
+        seen.add(path)
+        for line in path.read_text(encoding="utf-8").splitlines():
+            include = re.match(r"^include\s+['\"](.+)['\"]", line)
+            if include:
+                read(include.group(1), seen)
+                continue
+            match = _MACRO_LINE.match(line)
+            if match:
+                value, comment = match.group(2), match.group(3) or ""
+                rows[match.group(1)] = ("required" if "gin.REQUIRED" in value else value, comment)
+
+    for name in gin_files:
+        read(name, set())
+    width = max((len(k) for k in rows), default=0)
+    return "\n".join(f"  --gin.{k:<{width}} = {v}" + (f"   # {c}" if c else "") for k, (v, c) in rows.items())
 
 
 def _check_macros_used(gin_bindings: Sequence[str]) -> None:

@@ -93,8 +93,9 @@ def _mixture_rows(pattern: str | None) -> list[dict]:
     import seqio
 
     from seqio_tasks import mixtures
+    from xlit_jax.commands import wiring
 
-    mixtures.register_all()
+    wiring.register(wiring.resolve_vocabulary())
     definitions = mixtures.mixture_definitions()
     regex = re.compile(pattern) if pattern else None
     rows = []
@@ -122,7 +123,12 @@ def main(argv: list[str]) -> int:
     if args.taxonomy:
         return _taxonomy()
     if args.show:
-        return _show(args.show, args.num, args.split)
+        try:
+            return _show(args.show, args.num, args.split)
+        except (KeyError, ValueError, FileNotFoundError) as error:
+            from xlit_jax.commands import wiring
+
+            return wiring.fail("tasks", str(error).strip("'\""), 1)
     if args.mixtures:
         rows = _mixture_rows(args.filter)
         if args.json:
