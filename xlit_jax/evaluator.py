@@ -1,171 +1,91 @@
 """Zero-shot evaluation: rank classification for tasks with options, generation plus metrics for
 the rest; one score per (dataset, template), aggregated, written as results.json and
-per-example predictions (predictions/{task}.jsonl).
+per-example predictions (predictions/{task}.jsonl, see xlit_jax.eval_results).
 
-Tasks come from the registry by name, regex or mixture (`load_registry_tasks`), or in
-memory as `EvalTask(info, examples)`, so the evaluator needs no TensorFlow or seqio.
+The evaluator knows no task registry: it scores in-memory `EvalTask`s, given directly or
+returned by a `task_loader(names, max_examples=None, split=None)` that the caller passes in
+(the shipped gin files bind seqio_tasks' `xlit.registry_eval_tasks`). It needs no TensorFlow.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import json
 import logging
-import math
 import os
-import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import gin
 import numpy as np
 
-from xlit_jax import aggregation
 from xlit_jax import metrics as metrics_lib
+from xlit_jax import multihost
+from xlit_jax.eval_results import TaskResult, results_document, write_results
+from xlit_jax.eval_tasks import EvalTask
 from xlit_jax.metrics import language as language_lib
-from xlit_jax.eval_tasks import REQUIRED_INFO, EvalTask, info_dict  # noqa: F401
+from xlit_jax.tokenizer import Tokenizer, check_vocabulary_fits
 
 log = logging.getLogger(__name__)
 
-RESULTS_FORMAT = "xlit.eval_results/1"
-RESULTS_FILE = "results.json"
-PREDICTIONS_DIR = "predictions"
-PAD_ID, EOS_ID = 0, 1
 DEFAULT_FEATURE_LENGTHS = {"inputs": 1024, "targets": 256}
-RANK_METRICS = ("accuracy", "macro_f1")
 SCRIPT_LANGUAGE = {"hangul": "ko", "latin": "en", "han": "zh", "kana": "ja", "cyrillic": "ru", "thai": "th",
                    "tamil": "ta", "arabic": "ar", "devanagari": "hi"}
 
-
-# ------------------------------------------------------------------------------ tasks
-
-
-def _registry():
-    """seqio_tasks' TF-free modules, imported lazily (they may register gin configurables, hence the unlock)."""
-    try:
-        with gin.unlock_config():
-            from seqio_tasks import eval_data, task_specs, vocab  # noqa: F401
-    except ImportError as error:
-        raise ImportError(f"the task registry (seqio_tasks) is not importable ({error}); run from the repository "
-                          "root or reinstall the package, or pass in-memory EvalTasks") from error
-    return eval_data, task_specs
+TaskLoader = Callable[..., Sequence[EvalTask]]
 
 
-def resolve_task_names(mixture_or_task_names: str | Sequence[str]) -> list[str]:
-    """Task names from exact task names, mixture names (their tasks with data) or regexes over eval tasks."""
-    eval_data, task_specs = _registry()
-
-    names = [mixture_or_task_names] if isinstance(mixture_or_task_names, str) else list(mixture_or_task_names)
-    out: list[str] = []
-    definitions = None
-    for name in names:
-        try:
-            task_specs.get_spec(name)
-            out.append(name)
-            continue
-        except (KeyError, ValueError):
-            pass
-        try:
-            matched = eval_data.eval_task_names(f"^(?:{name})$", with_data=True)
-        except re.error as error:
-            matched, regex_error = [], error
-        else:
-            regex_error = None
-        if matched:
-            out += matched
-            continue
-        if definitions is None:  # mixtures live in a seqio module: imported only when needed
-            with gin.unlock_config():
-                from seqio_tasks import mixtures
-
-            definitions = mixtures.mixture_definitions()
-        if name in definitions:
-            present = [t for t in definitions[name] if task_specs.has_data(task_specs.get_spec(t))]
-            if not present:
-                raise FileNotFoundError(f"mixture {name}: none of its {len(definitions[name])} tasks has data here "
-                                        "(set XLIT_DATA_DIR)")
-            out += present
-            continue
-        if regex_error is not None:
-            raise ValueError(f"{name!r} is neither a task, a mixture nor a valid regex: {regex_error}")
-        raise KeyError(f"{name!r} matches no evaluation task with data and no mixture")
-    return list(dict.fromkeys(out))
+# ------------------------------------------------------------------------ inputs
 
 
-def load_registry_tasks(mixture_or_task_names: str | Sequence[str], max_examples: int | None = None,
-                        split: str | None = None) -> list[EvalTask]:
-    """EvalTasks of registered tasks/mixtures/regexes, read TF-free through seqio_tasks.eval_data."""
-    eval_data, _ = _registry()
-    tasks = []
-    for name in resolve_task_names(mixture_or_task_names):
-        examples = eval_data.load_eval_examples(name, split=split, max_examples=max_examples)
-        tasks.append(EvalTask(info=eval_data.task_info(name), examples=examples))
+def load_tasks(names: str | Sequence[str], task_loader: TaskLoader | None, *, max_examples: int | None = None,
+               split: str | None = None) -> list[EvalTask]:
+    """EvalTasks of task/mixture names or regexes through `task_loader`; errors say what to configure."""
+    if task_loader is None:
+        raise ValueError(f"no task_loader to resolve {names!r}: pass EvalTasks, or bind "
+                         "xlit.evaluate.task_loader = @xlit.registry_eval_tasks (as eval/zero_shot.gin does)")
+    tasks = list(task_loader(names, max_examples=max_examples, split=split))
+    if not all(isinstance(t, EvalTask) for t in tasks):
+        raise TypeError(f"task_loader {task_loader!r} must return EvalTasks, got "
+                        f"{sorted({type(t).__name__ for t in tasks})}")
     return tasks
 
 
-# -------------------------------------------------------------------------- tokenizer
-
-
-class Tokenizer:
-    """A sentencepiece model (T5 ids: pad 0, eos 1) read from a local file, without TensorFlow."""
-
-    def __init__(self, path: str | os.PathLike):
-        import sentencepiece as spm
-
-        path = str(path)
-        if "://" in path:
-            raise ValueError(f"vocabulary {path}: remote paths need TensorFlow's gfile; copy the "
-                             "sentencepiece model to a local file and pass that path")
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"vocabulary file {path} not found")
-        self.path = path
-        self.processor = spm.SentencePieceProcessor(model_file=path)
-
-    @property
-    def vocab_size(self) -> int:
-        return self.processor.get_piece_size()
-
-    def encode(self, text: str, max_length: int | None = None) -> list[int]:
-        """Token ids with EOS appended after truncating to max_length - 1 (EOS is always kept)."""
-        ids = list(self.processor.encode(text))
-        if max_length is not None:
-            ids = ids[: max(max_length - 1, 0)]
-        return ids + [EOS_ID]
-
-    def decode(self, ids: Iterable[int]) -> str:
-        """Text of ids up to the first EOS, pads dropped."""
-        out = []
-        for token in ids:
-            token = int(token)
-            if token == EOS_ID:
-                break
-            if token != PAD_ID:
-                out.append(token)
-        return self.processor.decode(out)
-
-
-def default_vocabulary_path(checkpoint_path: str | None = None) -> str:
-    """A checkpoint's own spiece.model when it has one, else seqio_tasks' vocabulary setting."""
+def choose_vocabulary(vocabulary_path: str | os.PathLike | None = None,
+                      checkpoint_path: str | os.PathLike | None = None,
+                      fallback_vocabulary_path: str | os.PathLike | None = None) -> str:
+    """The vocabulary to use: the explicit one, else the checkpoint's own spiece.model (for
+    MODEL_DIR/checkpoints/N also MODEL_DIR's), else the fallback; ValueError when there is none."""
+    if vocabulary_path:
+        return str(vocabulary_path)
     if checkpoint_path:
-        for name in ("spiece.model", "sentencepiece.model", "vocab.model"):
-            candidate = Path(checkpoint_path) / name
-            if candidate.is_file():
-                return str(candidate)
-    _registry()
-    from seqio_tasks.vocab import vocabulary_path
+        from xlit_jax.checkpoints import checkpoint_vocabulary
 
-    return vocabulary_path()
+        own = checkpoint_vocabulary(checkpoint_path)
+        if own is not None:
+            return str(own)
+    if fallback_vocabulary_path:
+        return str(fallback_vocabulary_path)
+    where = f" and {checkpoint_path} has no spiece.model" if checkpoint_path else ""
+    raise ValueError(f"no vocabulary: none given{where}; set VOCABULARY_PATH (gin), or bind fallback_vocabulary_path "
+                     "= @xlit.vocabulary_path() as eval/zero_shot.gin does and set $XLIT_VOCAB")
+
+
+def load_model(checkpoint_path: str | None = None, params: Any = None, model_config: Any = None):
+    """(model, params, config) from a checkpoint in any format (checked against model_config when given),
+    or from given params and their MT5Config."""
+    from xlit_jax.models.mt5 import MT5Config, Transformer
+
+    if params is None:
+        if checkpoint_path is None:
+            raise ValueError("evaluate: give checkpoint_path or params (with model_config)")
+        from xlit_jax.checkpoints import load_params
+
+        params, model_config = load_params(checkpoint_path, model_config)
+    if model_config is None:
+        model_config = MT5Config()
+    return Transformer(model_config), params, model_config
 
 
 # ---------------------------------------------------------------------------- scoring
-
-
-@dataclasses.dataclass
-class TaskResult:
-    """The scored task: its results.json record and one prediction row per example."""
-
-    record: dict
-    predictions: list[dict]
 
 
 def expected_output_language(targets: Sequence[str], default: str) -> str:
@@ -269,22 +189,6 @@ def _record(task: EvalTask, values: Mapping[str, float]) -> dict:
 # ----------------------------------------------------------------------------- runner
 
 
-def load_model(checkpoint_path: str | None = None, params: Any = None, model_config: Any = None):
-    """(model, params) from a checkpoint in any format, or from given params and MT5Config."""
-    from xlit_jax.models.mt5 import MT5Config, Transformer
-
-    if params is None:
-        if checkpoint_path is None:
-            raise ValueError("evaluate: give checkpoint_path or params (with model_config)")
-        from xlit_jax.checkpoints import load_params
-
-        params, loaded_config = load_params(checkpoint_path)
-        model_config = model_config or loaded_config
-    if model_config is None:
-        model_config = MT5Config()
-    return Transformer(model_config), params
-
-
 def run_tasks(model: Any, params: Any, tasks: Sequence[EvalTask], tokenizer: Tokenizer, *,
               batch_size: int = 16, task_feature_lengths: Mapping[str, int] | None = None,
               length_normalize: bool = False, decoding_method: str = "greedy",
@@ -323,50 +227,14 @@ def run_tasks(model: Any, params: Any, tasks: Sequence[EvalTask], tokenizer: Tok
     return results
 
 
-def results_document(results: Sequence[TaskResult], run_info: Mapping[str, Any] | None = None) -> dict:
-    """The results.json document: run info, one record per task, aggregates over them."""
-    records = [r.record for r in results]
-    return {
-        "format": RESULTS_FORMAT,
-        "run": dict(run_info or {}),
-        "tasks": {r["name"]: r for r in records},
-        "aggregates": aggregation.aggregate(records) if records else {},
-    }
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def write_results(output_dir: str | os.PathLike, document: Mapping, results: Sequence[TaskResult]) -> Path:
-    """Writes results.json and predictions/{task}.jsonl under output_dir; returns results.json's path."""
-    output_dir = Path(output_dir)
-    (output_dir / PREDICTIONS_DIR).mkdir(parents=True, exist_ok=True)
-    for result in results:
-        path = output_dir / PREDICTIONS_DIR / f"{result.record['name']}.jsonl"
-        with open(path, "w", encoding="utf-8") as f:
-            for row in result.predictions:
-                f.write(json.dumps(_json_ready(row), ensure_ascii=False) + "\n")
-    path = output_dir / RESULTS_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(_json_ready(document), indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
 
 @gin.configurable(module="xlit")
 def evaluate(
     mixture_or_task_name: str | Sequence[str] | None = None,
     *,
     tasks: Sequence[EvalTask] | None = None,
+    task_loader: TaskLoader | None = None,
+    fallback_vocabulary_path: str | None = None,
     checkpoint_path: str | None = None,
     params: Any = None,
     model_config: Any = None,
@@ -385,22 +253,27 @@ def evaluate(
     rank_classify_fn: Callable | None = None,
     generate_fn: Callable | None = None,
 ) -> dict:
-    """Evaluates a model on tasks (registry names/regexes/mixtures, or in-memory EvalTasks).
+    """Evaluates a model on in-memory EvalTasks, or on names/regexes/mixtures read by `task_loader`.
 
-    Returns the results.json document; with output_dir, also writes it and the predictions.
-    rank_classify_fn / generate_fn replace xlit_jax.scoring.rank_classify / decoding.generate
-    (same signatures) when given.
+    The model is `params` + `model_config`, or `checkpoint_path` (any format load_params reads; a
+    given model_config must match it). Vocabulary: vocabulary_path, else the checkpoint's spiece.model,
+    else fallback_vocabulary_path. Returns the results.json document; with output_dir, also writes it
+    and the predictions. rank_classify_fn / generate_fn replace xlit_jax.scoring.rank_classify /
+    decoding.generate (same signatures) when given.
     """
+    vocabulary_path = choose_vocabulary(vocabulary_path, checkpoint_path, fallback_vocabulary_path)
+    if model_config is not None:  # before reading tasks or weights
+        check_vocabulary_fits(vocabulary_path, model_config.vocab_size)
     if tasks is None:
         if mixture_or_task_name is None:
             raise ValueError("evaluate: give mixture_or_task_name or tasks")
-        tasks = load_registry_tasks(mixture_or_task_name, max_examples=max_examples, split=split)
+        tasks = load_tasks(mixture_or_task_name, task_loader, max_examples=max_examples, split=split)
     elif max_examples is not None:
         tasks = [EvalTask(t.info, t.examples[:max_examples]) for t in tasks]
     if not tasks:
         raise ValueError("evaluate: no tasks to evaluate")
-    model, params = load_model(checkpoint_path, params, model_config)
-    vocabulary_path = vocabulary_path or default_vocabulary_path(checkpoint_path)
+    model, params, model_config = load_model(checkpoint_path, params, model_config)
+    check_vocabulary_fits(vocabulary_path, model_config.vocab_size)
     tokenizer = Tokenizer(vocabulary_path)
     results = run_tasks(model, params, tasks, tokenizer, batch_size=batch_size,
                         task_feature_lengths=task_feature_lengths, length_normalize=length_normalize,
@@ -408,7 +281,8 @@ def evaluate(
                         rank_classify_fn=rank_classify_fn, generate_fn=generate_fn)
     run_info = {
         "name": run_name or (Path(output_dir).name if output_dir else None),
-        "checkpoint_path": checkpoint_path, "step": step, "output_dir": str(output_dir) if output_dir else None, "vocabulary_path": str(vocabulary_path),
+        "checkpoint_path": str(checkpoint_path) if checkpoint_path else None, "step": step,
+        "output_dir": str(output_dir) if output_dir else None, "vocabulary_path": str(vocabulary_path),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "settings": {"batch_size": batch_size, "task_feature_lengths": dict(DEFAULT_FEATURE_LENGTHS,
                                                                            **(task_feature_lengths or {})),
@@ -416,68 +290,7 @@ def evaluate(
                      "decoding_method": decoding_method},
     }
     document = results_document(results, run_info)
-    if output_dir and _is_primary_process():
+    if output_dir and multihost.is_primary():
         path = write_results(output_dir, document, results)
         log.info("wrote %s", path)
     return document
-
-
-InferenceEvaluator = Callable[[Any, int], dict]
-
-
-def _is_primary_process() -> bool:
-    """Only process 0 writes files when several hosts evaluate together."""
-    import jax
-
-    return jax.process_index() == 0
-
-
-@gin.configurable(module="xlit")
-def make_train_evaluator(
-    mixture_or_tasks: str | Sequence[str] | Sequence[EvalTask] = gin.REQUIRED,
-    vocabulary_path: str | None = None,
-    max_examples: int | None = 64,
-    *,
-    model_config: Any = None,
-    batch_size: int = 16,
-    task_feature_lengths: Mapping[str, int] | None = None,
-    length_normalize: bool = False,
-    decoding_method: str = "greedy",
-    output_dir: str | None = None,
-    split: str | None = None,
-    prefix: str = "eval",
-    include_tasks: bool = False,
-) -> InferenceEvaluator:
-    """The trainer's `inference_evaluator(params, step) -> {name: value}` over tasks or mixtures.
-
-    Values are aggregates (eval/all/mean, eval/{language}/mean, eval/{language}/{setting}/mean,
-    eval/all/{setting}/mean, eval/cluster/{c}/median, eval/dataset/{d}/median, ...) and, with
-    include_tasks, eval/task/{name}. Tasks are read once, on the first call; with output_dir,
-    each call writes {output_dir}/step_{step}/results.json and predictions.
-    """
-    state: dict[str, Any] = {}
-
-    def inference_evaluator(params: Any, step: int) -> dict[str, float]:
-        if "tasks" not in state:
-            from xlit_jax.models.mt5 import MT5Config, Transformer
-
-            items = [mixture_or_tasks] if isinstance(mixture_or_tasks, (str, EvalTask)) else list(mixture_or_tasks)
-            if all(isinstance(t, EvalTask) for t in items):
-                state["tasks"] = [EvalTask(t.info, t.examples[:max_examples] if max_examples else t.examples)
-                                  for t in items]
-            else:
-                state["tasks"] = load_registry_tasks(items, max_examples=max_examples, split=split)
-            state["tokenizer"] = Tokenizer(vocabulary_path or default_vocabulary_path())
-            state["model"] = Transformer(model_config or MT5Config())
-        results = run_tasks(state["model"], params, state["tasks"], state["tokenizer"], batch_size=batch_size,
-                            task_feature_lengths=task_feature_lengths, length_normalize=length_normalize,
-                            decoding_method=decoding_method, progress=False)
-        document = results_document(results, {"step": int(step)})
-        if output_dir and _is_primary_process():
-            write_results(Path(output_dir) / f"step_{int(step)}", document, results)
-        scores = aggregation.flat_scores(document["aggregates"], prefix=prefix)
-        if include_tasks:
-            scores.update({f"{prefix}/task/{r.record['name']}": r.record["score"] for r in results})
-        return scores
-
-    return inference_evaluator

@@ -8,6 +8,7 @@ column by column (a cell a run has no templates for shows '-').
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import os
@@ -15,8 +16,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from xlit_jax import aggregation
-
-RESULTS_FILE = "results.json"
+from xlit_jax.eval_results import RESULTS_FILE
 SETTING_ORDER = ("native", "cross_lingual", "translated")
 HELDOUT_ROLES = ("heldout", "held_out", "held-out", "h", "eval", "evaluation")
 
@@ -170,16 +170,40 @@ def run_name(result_dir: str | os.PathLike, document: Mapping) -> str:
     return str(recorded) if recorded else Path(result_dir).resolve().name
 
 
+def distinct_run_names(names: Sequence[str], result_dirs: Sequence[str | os.PathLike]) -> list[str]:
+    """Row names made distinct: a name shared by several runs gets the shortest run of parent directories
+    that tells them apart ('eval (run_a)'), or a position when the paths are the same."""
+    dirs = [Path(d).absolute() for d in result_dirs]
+    dirs = [d.parent if d.name == RESULTS_FILE else d for d in dirs]
+    counts = collections.Counter(names)
+    out = list(names)
+    for name in (n for n in counts if counts[n] > 1):
+        positions = [i for i, n in enumerate(names) if n == name]
+        depth = max(len(dirs[i].parts) for i in positions)
+        for k in range(1, depth):
+            labels = ["/".join(dirs[i].parts[-k - 1:-1]) for i in positions]
+            if len(set(labels)) == len(labels):
+                break
+        else:
+            labels = [f"#{j + 1}" for j in range(len(positions))]
+        for i, label in zip(positions, labels):
+            out[i] = f"{name} ({label})"
+    return out
+
+
 def report(result_dirs: Sequence[str | os.PathLike], output_dir: str | os.PathLike | None = None,
            names: Iterable[str] | None = None, *, statistic: str = "median", setting: str | None = None,
            heldout_only: bool = True) -> tuple[str, ReportTable]:
     """Builds the table of several result directories; with output_dir writes report.md/.json/.png."""
     documents = [load_results(d) for d in result_dirs]
-    names = list(names) if names else [run_name(d, doc) for d, doc in zip(result_dirs, documents)]
-    if len(names) != len(documents):
-        raise ValueError(f"{len(names)} names for {len(documents)} result directories")
-    if len(set(names)) != len(names):
-        raise ValueError(f"run names must be distinct, got {names} (use --names)")
+    if names:
+        names = list(names)
+        if len(names) != len(documents):
+            raise ValueError(f"{len(names)} names for {len(documents)} result directories")
+        if len(set(names)) != len(names):
+            raise ValueError(f"run names must be distinct, got {names}")
+    else:
+        names = distinct_run_names([run_name(d, doc) for d, doc in zip(result_dirs, documents)], result_dirs)
     table = build_table(list(zip(names, documents)), statistic=statistic, setting=setting, heldout_only=heldout_only)
     markdown = render_markdown(table)
     if output_dir is not None:

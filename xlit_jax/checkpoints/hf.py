@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from xlit_jax.checkpoints import safetensors_io
-from xlit_jax.checkpoints.inference import check_config_matches
+from xlit_jax.checkpoints.inference import resolve_config
 from xlit_jax.checkpoints.validation import (CheckpointError, expected_shapes, flatten_params,
                                              unflatten_params, validate_params)
 from xlit_jax.models.mt5 import MT5Config
@@ -289,7 +289,5 @@ def load_hf(path: str | os.PathLike, config: MT5Config | None = None) -> tuple[d
     else:
         raise CheckpointError(f"{path}: no model.safetensors or pytorch_model.bin next to {CONFIG_NAME}")
     params, file_config = from_hf_state_dict(state, hf_config, str(path), origins)
-    if config is not None:
-        check_config_matches(file_config, config, str(path))
-        return params, config
-    return params, file_config
+    # Fields config.json leaves out take transformers' defaults, as from_pretrained would: all are checked.
+    return params, resolve_config(file_config, config, str(path))

@@ -15,6 +15,9 @@ ARCHITECTURE_FIELDS = (
 )
 # Fields shapes alone cannot tell (t5x checkpoints carry no config): only these defaults are assumed.
 NOT_IN_SHAPES = ("relative_attention_max_distance", "layer_norm_epsilon")
+# Fields a t5x checkpoint's shapes tell, checked against a given config. mlp_activations is left out:
+# shapes show gated or not (checked as tensor names), not which activation.
+SHAPE_FIELDS = tuple(f for f in ARCHITECTURE_FIELDS if f not in NOT_IN_SHAPES + ("mlp_activations",))
 
 
 def _shape(shapes: Mapping[str, tuple[int, ...]], name: str, source: str) -> tuple[int, ...]:
@@ -66,10 +69,20 @@ def infer_config(shapes: Mapping[str, tuple[int, ...]], source: str = "checkpoin
 
 def check_config_matches(checkpoint_config: MT5Config, config: MT5Config, source: str,
                          fields: tuple[str, ...] = ARCHITECTURE_FIELDS) -> None:
-    """Raise CheckpointError naming the first architecture field where the two configs differ."""
-    for field in fields:
-        ours, theirs = getattr(config, field), getattr(checkpoint_config, field)
-        if ours != theirs:
-            raise CheckpointError(f"{source}: config mismatch: the checkpoint has {field}={theirs!r}, "
-                                  f"the given model config has {field}={ours!r}")
+    """Raise CheckpointError naming every architecture field (of `fields`) where the two configs differ."""
+    differences = [f"the checkpoint has {field}={getattr(checkpoint_config, field)!r}, "
+                   f"the given model config has {field}={getattr(config, field)!r}"
+                   for field in fields if getattr(config, field) != getattr(checkpoint_config, field)]
+    if differences:
+        raise CheckpointError(f"{source}: config mismatch: " + "; ".join(differences))
 
+
+def resolve_config(checkpoint_config: MT5Config, config: MT5Config | None, source: str,
+                   fields: tuple[str, ...] = ARCHITECTURE_FIELDS) -> MT5Config:
+    """The config to load with: the given one after checking it against the checkpoint's `fields`, else the
+    checkpoint's. Fields the checkpoint does not state (left out of `fields`) come from the given config;
+    run settings (dtype, dropout, remat) always do."""
+    if config is None:
+        return checkpoint_config
+    check_config_matches(checkpoint_config, config, source, fields)
+    return config

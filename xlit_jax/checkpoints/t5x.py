@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from xlit_jax.checkpoints.inference import infer_config
+from xlit_jax.checkpoints.inference import SHAPE_FIELDS, infer_config, resolve_config
 from xlit_jax.checkpoints.validation import (CheckpointError, flatten_params, unflatten_params,
                                              validate_params, validate_shapes)
 from xlit_jax.models.mt5 import MT5Config
@@ -157,7 +157,8 @@ def params_subtree(state: Mapping, source: str) -> tuple[Any, str]:
 
 
 def load_t5x(path: str | os.PathLike, config: MT5Config | None = None) -> tuple[dict, MT5Config]:
-    """(params, MT5Config) from a t5x checkpoint; the config is inferred from shapes when not given."""
+    """(params, MT5Config) from a t5x checkpoint: the config inferred from shapes, or the given one once it
+    agrees with them (it supplies relative_attention_max_distance, layer_norm_epsilon and the activation)."""
     state, file = read_state(path)
     source = str(file.parent if file.name == CHECKPOINT_FILE else file)
     tree, where = params_subtree(state, source)
@@ -166,8 +167,8 @@ def load_t5x(path: str | os.PathLike, config: MT5Config | None = None) -> tuple[
     flat_specs = flatten_params(tree, is_leaf=_is_spec)
     shapes = {name: _leaf_shape(leaf, file.parent, name) for name, leaf in flat_specs.items()}
     described = f"{source} ({where})" if where else source
-    if config is None:
-        config = infer_config(shapes, described)
+    # The given config (gin MODEL_CONFIG) must agree with what shapes tell and supplies what they cannot.
+    config = resolve_config(infer_config(shapes, described), config, described, SHAPE_FIELDS)
     validate_shapes(shapes, config, described)  # before reading any array data
     # One array at a time to float32, so a bfloat16 checkpoint never sits in memory twice.
     flat = {name: np.asarray(materialize(leaf, file.parent, name), dtype=np.float32)

@@ -2,6 +2,7 @@
 
     PATH/config.json   {"vocab_size": 250112, "emb_dim": 512, ...}
     PATH/params/       orbax StandardCheckpointer directory of the t5x-named parameter tree
+    PATH/spiece.model  the vocabulary (optional; written when save_xlit is given a local one)
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any, Mapping
 import jax
 import numpy as np
 
-from xlit_jax.checkpoints.inference import check_config_matches
+from xlit_jax.checkpoints.inference import resolve_config
+from xlit_jax.checkpoints.vocabulary import copy_vocabulary
 from xlit_jax.checkpoints.validation import (CheckpointError, expected_shapes, flatten_params, unflatten_params,
                                              validate_params, validate_shapes)
 from xlit_jax.models.mt5 import MT5Config
@@ -40,12 +42,16 @@ def _host_array(leaf: Any) -> Any:
     return np.asarray(leaf, dtype=np.float32)
 
 
-def save_xlit(params: Mapping[str, Any], config: MT5Config, path: str | os.PathLike) -> Path:
-    """Write params (validated against config) and config.json to a new directory PATH."""
+def save_xlit(params: Mapping[str, Any], config: MT5Config, path: str | os.PathLike,
+              vocabulary_path: str | os.PathLike | None = None) -> Path:
+    """Write params (validated against config), config.json and (a local vocabulary's copy) spiece.model to a
+    new directory PATH."""
     import orbax.checkpoint as ocp
 
     path = Path(path).absolute()
     validate_params(flatten_params(params), config, "params")
+    if vocabulary_path is not None and "://" not in str(vocabulary_path) and not Path(vocabulary_path).is_file():
+        raise CheckpointError(f"vocabulary file {vocabulary_path} not found (nothing written to {path})")
     if (path / PARAMS_DIR).exists():
         raise CheckpointError(f"{path / PARAMS_DIR} already exists; choose a new output directory")
     path.mkdir(parents=True, exist_ok=True)
@@ -54,6 +60,7 @@ def save_xlit(params: Mapping[str, Any], config: MT5Config, path: str | os.PathL
     checkpointer.wait_until_finished()
     if jax.process_index() == 0:
         (path / CONFIG_NAME).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        copy_vocabulary(vocabulary_path, path)
     return path
 
 
@@ -71,11 +78,7 @@ def load_xlit(path: str | os.PathLike, config: MT5Config | None = None) -> tuple
     import orbax.checkpoint as ocp
 
     path = Path(path).absolute()
-    stored = read_config(path)
-    if config is not None:
-        check_config_matches(stored, config, str(path))
-    else:
-        config = stored
+    config = resolve_config(read_config(path), config, str(path / CONFIG_NAME))
     params_dir = path / PARAMS_DIR
     checkpointer = ocp.StandardCheckpointer()
     try:
