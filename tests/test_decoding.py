@@ -1,4 +1,5 @@
 """Decoding with the cache: greedy and beam search against transformers' MT5 generate and brute force."""
+import functools
 import itertools
 
 import jax
@@ -246,3 +247,76 @@ def test_generate_dispatches_and_rejects_unknown_methods(hf_and_params):
         decoding.generate(MODEL, params, tokens, method="nucleus", max_decode_length=10)
     with pytest.raises(ValueError, match=r"\[batch, length\]"):
         decoding.greedy_decode(MODEL, params, tokens[0], max_decode_length=10)
+
+
+# ----------------------------------------------------------------------------- cross-attention cache
+def _count_projections(jaxpr, lhs_shape, inside_loop=False):
+    """dot_general equations with an lhs of lhs_shape: (outside any while loop, inside a while body)."""
+    outside = inside = 0
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general" and tuple(eqn.invars[0].aval.shape) == lhs_shape:
+            if inside_loop:
+                inside += 1
+            else:
+                outside += 1
+        for name, value in eqn.params.items():
+            subs = value if isinstance(value, (list, tuple)) else [value]
+            for sub in subs:
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    o, i = _count_projections(inner, lhs_shape, inside_loop or eqn.primitive.name == "while")
+                    outside, inside = outside + o, inside + i
+    return outside, inside
+
+
+@pytest.mark.parametrize("cache_cross_attention", [True, False])
+def test_cross_attention_keys_values_are_projected_once_per_input(cache_cross_attention):
+    """The decode loop's body projects no encoder states with the cache, 2 per decoder layer without it."""
+    params = mt5.init_params(CFG, jax.random.key(0))
+    tokens = jnp.asarray(padded_batch(11, batch=3, length=12))
+    loop = functools.partial(decoding._sampling_loop, MODEL, max_decode_length=5, eos_id=1, greedy=True, top_k=0,
+                             use_top_p=False, cache_cross_attention=cache_cross_attention)
+    jaxpr = jax.make_jaxpr(loop)(params, tokens, jax.random.key(0), jnp.float32(1.0), jnp.float32(1.0)).jaxpr
+    outside, inside = _count_projections(jaxpr, (3, 12, CFG.emb_dim))
+    layers = CFG.num_decoder_layers
+    if cache_cross_attention:
+        assert inside == 0
+        baseline_outside, _ = _count_projections(jax.make_jaxpr(functools.partial(
+            loop, cache_cross_attention=False))(params, tokens, jax.random.key(0), jnp.float32(1.0),
+                                                jnp.float32(1.0)).jaxpr, (3, 12, CFG.emb_dim))
+        assert outside == baseline_outside + 2 * layers  # the keys and values, once, before the loop
+    else:
+        assert inside == 2 * layers
+
+
+def test_decoding_without_the_cross_attention_cache_gives_the_same_tokens(hf_and_params):
+    _, params = hf_and_params
+    tokens = padded_batch(12)
+    for method, kwargs in [("greedy", {}), ("beam", {"num_beams": 3, "length_penalty": 0.6}),
+                           ("sample", {"rng": jax.random.key(3), "top_k": 5})]:
+        cached = decoding.generate(MODEL, params, tokens, method=method, max_decode_length=10, **kwargs)
+        uncached = decoding.generate(MODEL, params, tokens, method=method, max_decode_length=10,
+                                     cache_cross_attention=False, **kwargs)
+        np.testing.assert_array_equal(cached, uncached, err_msg=method)
+
+
+def long_batch(seed=13, batch=3, length=256):
+    """Inputs of 256 tokens: the first row fills the length, the others end within the last 40 positions."""
+    rng = np.random.default_rng(seed)
+    tokens = np.zeros((batch, length), np.int32)
+    for row in range(batch):
+        n = length if row == 0 else int(rng.integers(length - 40, length))
+        tokens[row, :n - 1] = rng.integers(2, VOCAB, n - 1)
+        tokens[row, n - 1] = 1
+    return tokens
+
+
+def test_greedy_and_beam_equal_transformers_generate_at_256_token_inputs(hf_and_params):
+    model, params = hf_and_params
+    tokens = long_batch()
+    ours = decoding.greedy_decode(MODEL, params, tokens, max_decode_length=12)
+    np.testing.assert_array_equal(ours, hf_generate(model, tokens, 12, num_beams=1))
+    assert (ours > 1).sum(axis=1).min() >= 3
+    beam = decoding.beam_search(MODEL, params, tokens, num_beams=3, max_decode_length=12, length_penalty=0.0)
+    np.testing.assert_array_equal(beam, hf_generate(model, tokens, 12, num_beams=3, length_penalty=0.0,
+                                                    early_stopping=False))

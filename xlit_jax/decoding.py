@@ -1,7 +1,10 @@
 """Autoregressive decoding with the decoder cache: greedy, beam search and sampling.
 
-Every decoder runs the encoder once, then one token per step through the model's cache
-inside a jitted `jax.lax.while_loop` that stops early once every row has finished.
+Every decoder runs the encoder once and projects the cross-attention keys/values once per
+input (`prefill_decoder_cache`; t5x projects them again at every step), then one token per
+step through the model's cache inside a jitted `jax.lax.while_loop` that stops early once
+every row has finished. `cache_cross_attention=False` gives the per-step projection, as a
+baseline for benchmarks.
 Outputs are int32 [batch, max_decode_length] token ids without the leading start token:
 EOS ends a row and everything after it is the pad id 0.
 
@@ -28,7 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from xlit_jax.models.mt5 import init_decoder_cache
+from xlit_jax.models.mt5 import (init_decoder_cache, merge_caches, prefill_decoder_cache,
+                                 split_cross_attention_cache)
 
 Array = jax.Array
 NEG_INF = -1.0e9  # finite "minus infinity": sums of it stay finite and comparable
@@ -42,21 +46,32 @@ def _encode(model: Any, params: Any, encoder_input_tokens: Array) -> Array:
 
 def _decode_step(model: Any, params: Any, cache: Any, encoded: Array, encoder_input_tokens: Array,
                  tokens: Array, max_decode_length: int) -> tuple[Array, Any]:
-    """Next-token logits [rows, vocab] for the previous tokens [rows], and the updated cache."""
+    """Next-token logits [rows, vocab] for the previous tokens [rows], and the updated cache.
+
+    A cache from `_start(..., cache_cross_attention=True)` holds the cross-attention keys/values and
+    the step reads them; a cache without them makes the step project them from `encoded` again
+    (t5x's way, kept as the benchmark's baseline) and the copy it would add is dropped.
+    """
+    has_cross = bool(split_cross_attention_cache(cache)[1])
     logits, mutated = model.apply({"params": params, "cache": cache}, encoded, encoder_input_tokens,
                                   tokens[:, None], tokens[:, None], enable_dropout=False, decode=True,
                                   max_decode_length=max_decode_length, mutable=["cache"], method=model.decode)
-    return logits[:, 0].astype(jnp.float32), mutated["cache"]
+    new_cache = mutated["cache"] if has_cross else split_cross_attention_cache(mutated["cache"])[0]
+    return logits[:, 0].astype(jnp.float32), new_cache
 
 
-def _start(model: Any, params: Any, encoder_input_tokens: Array, rows_per_example: int, max_decode_length: int):
-    """Encoder states and inputs repeated per row, and an empty cache for all rows."""
+def _start(model: Any, params: Any, encoder_input_tokens: Array, rows_per_example: int, max_decode_length: int,
+           cache_cross_attention: bool = True):
+    """Encoder states and inputs repeated per row, and the cache for all rows (cross-attention filled once)."""
     encoded = _encode(model, params, encoder_input_tokens)
     if rows_per_example > 1:
         encoded = jnp.repeat(encoded, rows_per_example, axis=0)
         encoder_input_tokens = jnp.repeat(encoder_input_tokens, rows_per_example, axis=0)
     rows, input_length = encoder_input_tokens.shape
-    cache = init_decoder_cache(model, params, rows, max_decode_length, input_length)
+    if cache_cross_attention:
+        cache = prefill_decoder_cache(model, params, encoded, encoder_input_tokens, max_decode_length)
+    else:
+        cache = init_decoder_cache(model, params, rows, max_decode_length, input_length)
     return encoded, encoder_input_tokens, cache
 
 
@@ -90,9 +105,10 @@ def _finish(tokens: Array, eos_id: int) -> Array:
 
 # ---------------------------------------------------------------------------- greedy / sampling
 def _sampling_loop(model, params, encoder_input_tokens, rng, temperature, top_p, *, max_decode_length: int,
-                   eos_id: int, greedy: bool, top_k: int, use_top_p: bool) -> Array:
+                   eos_id: int, greedy: bool, top_k: int, use_top_p: bool, cache_cross_attention: bool) -> Array:
     batch = encoder_input_tokens.shape[0]
-    encoded, encoder_tokens, cache = _start(model, params, encoder_input_tokens, 1, max_decode_length)
+    encoded, encoder_tokens, cache = _start(model, params, encoder_input_tokens, 1, max_decode_length,
+                                            cache_cross_attention)
 
     def cond(state):
         step, _, _, done, _, _ = state
@@ -120,16 +136,18 @@ def _sampling_loop(model, params, encoder_input_tokens, rng, temperature, top_p,
 
 # temperature and top_p are traced (no recompiles when they change); top_k and the mode are static
 _jit_sampling_loop = jax.jit(_sampling_loop, static_argnums=(0,),
-                             static_argnames=("max_decode_length", "eos_id", "greedy", "top_k", "use_top_p"))
+                             static_argnames=("max_decode_length", "eos_id", "greedy", "top_k", "use_top_p",
+                                              "cache_cross_attention"))
 
 
 def _run_sampling(model, params, tokens, rng, *, max_decode_length: int, eos_id: int, temperature: float,
-                  top_k: int, top_p: float) -> np.ndarray:
+                  top_k: int, top_p: float, cache_cross_attention: bool) -> np.ndarray:
     greedy = temperature < MIN_TEMPERATURE
     return np.asarray(_jit_sampling_loop(
         model, params, tokens, rng, jnp.float32(max(temperature, MIN_TEMPERATURE)), jnp.float32(top_p),
         max_decode_length=int(max_decode_length), eos_id=int(eos_id), greedy=greedy,
-        top_k=0 if greedy else int(top_k), use_top_p=not greedy and top_p < 1.0))
+        top_k=0 if greedy else int(top_k), use_top_p=not greedy and top_p < 1.0,
+        cache_cross_attention=bool(cache_cross_attention)))
 
 
 def _check_inputs(encoder_input_tokens: Any, max_decode_length: int) -> Array:
@@ -144,15 +162,20 @@ def _check_inputs(encoder_input_tokens: Any, max_decode_length: int) -> Array:
 
 
 def greedy_decode(model: Any, params: Any, encoder_input_tokens: Any, *, max_decode_length: int,
-                  eos_id: int = 1) -> np.ndarray:
-    """Most likely next token at every step: int32 [batch, max_decode_length], 0 after EOS."""
+                  eos_id: int = 1, cache_cross_attention: bool = True) -> np.ndarray:
+    """Most likely next token at every step: int32 [batch, max_decode_length], 0 after EOS.
+
+    cache_cross_attention=False projects the cross-attention keys/values at every step (t5x's way).
+    """
     tokens = _check_inputs(encoder_input_tokens, max_decode_length)
     return _run_sampling(model, params, tokens, jax.random.key(0), max_decode_length=max_decode_length,
-                         eos_id=eos_id, temperature=0.0, top_k=0, top_p=1.0)
+                         eos_id=eos_id, temperature=0.0, top_k=0, top_p=1.0,
+                         cache_cross_attention=cache_cross_attention)
 
 
 def sample(model: Any, params: Any, encoder_input_tokens: Any, rng: Array, *, max_decode_length: int,
-           temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, eos_id: int = 1) -> np.ndarray:
+           temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, eos_id: int = 1,
+           cache_cross_attention: bool = True) -> np.ndarray:
     """Ancestral sampling with temperature, top-k and nucleus (top-p) filtering; 0 after EOS."""
     tokens = _check_inputs(encoder_input_tokens, max_decode_length)
     if temperature < 0 or not 0.0 < top_p <= 1.0 or top_k < 0:
@@ -161,7 +184,8 @@ def sample(model: Any, params: Any, encoder_input_tokens: Any, rng: Array, *, ma
     if isinstance(rng, int):
         rng = jax.random.key(rng)
     return _run_sampling(model, params, tokens, rng, max_decode_length=max_decode_length, eos_id=eos_id,
-                         temperature=float(temperature), top_k=int(top_k), top_p=float(top_p))
+                         temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
+                         cache_cross_attention=cache_cross_attention)
 
 
 # ---------------------------------------------------------------------------- beam search
@@ -176,21 +200,25 @@ def _gather_beams(x: Array, indices: Array) -> Array:
 
 
 def _gather_cache(cache: Any, parent: Array, batch: int, num_beams: int) -> Any:
+    """The self-attention cache reordered to the surviving beams; cross-attention entries are the same
+    for every beam of an example and are left as they are."""
     def gather(x):
         if x.ndim == 0:  # the shared cache index
             return x
         beams = x.reshape((batch, num_beams) + x.shape[1:])
         return _gather_beams(beams, parent).reshape(x.shape)
-    return jax.tree.map(gather, cache)
+    own, cross = split_cross_attention_cache(cache)
+    return merge_caches(jax.tree.map(gather, own), cross)
 
 
 @functools.partial(jax.jit, static_argnums=(0,),
-                   static_argnames=("num_beams", "max_decode_length", "eos_id"))
+                   static_argnames=("num_beams", "max_decode_length", "eos_id", "cache_cross_attention"))
 def _beam_search(model, params, encoder_input_tokens, length_penalty, *, num_beams: int, max_decode_length: int,
-                 eos_id: int):
+                 eos_id: int, cache_cross_attention: bool = True):
     batch = encoder_input_tokens.shape[0]
     beams, length = num_beams, max_decode_length
-    encoded, encoder_tokens, cache = _start(model, params, encoder_input_tokens, beams, length)
+    encoded, encoder_tokens, cache = _start(model, params, encoder_input_tokens, beams, length,
+                                            cache_cross_attention)
     rank = jnp.arange(2 * beams)
     max_penalty = jnp.maximum(brevity_penalty(1, length_penalty), brevity_penalty(length, length_penalty))
 
@@ -238,7 +266,8 @@ def _beam_search(model, params, encoder_input_tokens, length_penalty, *, num_bea
 
 def beam_search(model: Any, params: Any, encoder_input_tokens: Any, *, num_beams: int = 4, max_decode_length: int,
                 length_penalty: float = 0.6, eos_id: int = 1, return_scores: bool = False,
-                return_all_beams: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+                return_all_beams: bool = False,
+                cache_cross_attention: bool = True) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Beam search (see the module docstring): best sequence int32 [batch, T] per example.
 
     return_all_beams gives [batch, num_beams, T] best first; return_scores adds the
@@ -248,7 +277,8 @@ def beam_search(model: Any, params: Any, encoder_input_tokens: Any, *, num_beams
     if num_beams < 1:
         raise ValueError(f"beam_search: num_beams must be >= 1, got {num_beams}")
     sequences, scores = _beam_search(model, params, tokens, jnp.float32(length_penalty), num_beams=int(num_beams),
-                                     max_decode_length=int(max_decode_length), eos_id=int(eos_id))
+                                     max_decode_length=int(max_decode_length), eos_id=int(eos_id),
+                                     cache_cross_attention=bool(cache_cross_attention))
     sequences, scores = np.asarray(sequences), np.asarray(scores)
     if not return_all_beams:
         sequences, scores = sequences[:, 0], scores[:, 0]

@@ -193,9 +193,15 @@ class RelativePositionBias(nn.Module):
 
 
 class Attention(nn.Module):
-    """Multi-head dot-product attention without logit scaling, with an optional decode cache."""
+    """Multi-head dot-product attention without logit scaling, with an optional decode cache.
+
+    static_kv marks cross-attention: when decoding, its keys and values depend on the encoder
+    states only, so they are projected once per input, kept in the cache, and read back at
+    every step (t5x projects them again at each step).
+    """
 
     config: MT5Config
+    static_kv: bool = False
 
     @nn.compact
     def __call__(self, inputs_q: Array, inputs_kv: Array, mask: Array | None, bias: Array | None, *,
@@ -210,10 +216,17 @@ class Attention(nn.Module):
             return nn.with_logical_constraint(y, ("batch", "length", "heads", "kv"))
 
         query = project("query", inputs_q, (cfg.emb_dim * head_dim) ** -0.5)
-        key = project("key", inputs_kv, cfg.emb_dim ** -0.5)
-        value = project("value", inputs_kv, cfg.emb_dim ** -0.5)
+        if decode and self.static_kv and self.has_variable("cache", "cached_key"):
+            key = self.get_variable("cache", "cached_key")  # projected once per input (prefill_decoder_cache)
+            value = self.get_variable("cache", "cached_value")
+        else:
+            key = project("key", inputs_kv, cfg.emb_dim ** -0.5)
+            value = project("value", inputs_kv, cfg.emb_dim ** -0.5)
+            if decode and self.static_kv and self.is_mutable_collection("cache"):
+                self.put_variable("cache", "cached_key", key)
+                self.put_variable("cache", "cached_value", value)
 
-        if decode:
+        if decode and not self.static_kv:
             initialized = self.has_variable("cache", "cached_key")
             cached_key = self.variable("cache", "cached_key", jnp.zeros, key.shape, key.dtype)
             cached_value = self.variable("cache", "cached_value", jnp.zeros, value.shape, value.dtype)
@@ -295,8 +308,9 @@ class DecoderLayer(nn.Module):
         y = Attention(cfg, name="self_attention")(y, y, self_mask, bias, deterministic=deterministic, decode=decode)
         x = x + dropout(y, deterministic=deterministic)
         y = RMSNorm(cfg.layer_norm_epsilon, cfg.dtype, name="pre_cross_attention_layer_norm")(x)
-        y = Attention(cfg, name="encoder_decoder_attention")(y, encoded, cross_mask, None,
-                                                             deterministic=deterministic)
+        y = Attention(cfg, static_kv=True, name="encoder_decoder_attention")(y, encoded, cross_mask, None,
+                                                                             deterministic=deterministic,
+                                                                             decode=decode)
         x = x + dropout(y, deterministic=deterministic)
         y = RMSNorm(cfg.layer_norm_epsilon, cfg.dtype, name="pre_mlp_layer_norm")(x)
         y = MLP(cfg, name="mlp")(y, deterministic=deterministic)
@@ -439,9 +453,43 @@ def param_logical_axes(config: MT5Config) -> dict:
     return nn.get_partition_spec(flax_unfreeze(boxed))
 
 
+CROSS_ATTENTION = "encoder_decoder_attention"  # the cache entries of this name hold per-input keys/values
+
+
+def split_cross_attention_cache(cache: dict) -> tuple[dict, dict]:
+    """(self-attention part, cross-attention part) of a decoding cache, as two nested dicts."""
+    def split(tree: dict) -> tuple[dict, dict]:
+        own, cross = {}, {}
+        for name, value in tree.items():
+            if name == CROSS_ATTENTION:
+                cross[name] = value
+            elif isinstance(value, dict):
+                own_sub, cross_sub = split(value)
+                if own_sub:
+                    own[name] = own_sub
+                if cross_sub:
+                    cross[name] = cross_sub
+            else:
+                own[name] = value
+        return own, cross
+    return split(flax_unfreeze(cache))
+
+
+def merge_caches(first: dict, second: dict) -> dict:
+    """The union of two nested cache dicts with disjoint leaves (inverse of split_cross_attention_cache)."""
+    out = dict(first)
+    for name, value in second.items():
+        out[name] = merge_caches(out[name], value) if name in out and isinstance(value, dict) else value
+    return out
+
+
 def init_decoder_cache(model: Transformer, params: dict, batch_size: int, max_decode_length: int,
                        encoder_length: int) -> dict:
-    """An empty decoding cache (keys, values, index per self-attention layer)."""
+    """An empty self-attention decoding cache (keys, values, index per layer).
+
+    Cross-attention keys/values are not in it: `prefill_decoder_cache` adds them for given
+    encoder states; without them the first decode step projects and adds them.
+    """
     del params  # the cache's shapes depend on the config only
 
     def shapes():
@@ -451,7 +499,19 @@ def init_decoder_cache(model: Transformer, params: dict, batch_size: int, max_de
                                max_decode_length=max_decode_length)
         return variables["cache"]
 
-    return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), flax_unfreeze(jax.eval_shape(shapes)))
+    own, _ = split_cross_attention_cache(jax.eval_shape(shapes))
+    return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), own)
+
+
+def prefill_decoder_cache(model: Transformer, params: dict, encoded: Array, encoder_input_tokens: Array,
+                          max_decode_length: int) -> dict:
+    """A decoding cache for these inputs: empty self-attention entries, cross-attention keys/values computed once."""
+    rows, encoder_length = encoder_input_tokens.shape
+    no_tokens = jnp.zeros((rows, 0), jnp.int32)  # the decoder over zero positions: only the projections run
+    _, mutated = model.apply({"params": params}, encoded, encoder_input_tokens, no_tokens, no_tokens,
+                             enable_dropout=False, decode=True, mutable=["cache"], method=Transformer.decode)
+    _, cross = split_cross_attention_cache(mutated["cache"])
+    return merge_caches(init_decoder_cache(model, params, rows, max_decode_length, encoder_length), cross)
 
 
 def count_params(params: dict) -> int:
