@@ -15,8 +15,16 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
+    from xlit_jax import gin_utils
+
+    try:
+        models = ", ".join(sorted(f"models/{p.name}" for p in (gin_utils.shipped_gin_dir() / "models").glob("*.gin")))
+    except gin_utils.GinConfigError as error:
+        models = str(error)
     parser = argparse.ArgumentParser(prog="xlit convert", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=f"gin flags: --gin_file=MODEL_FILE (one of {models}), "
+                                            "--gin.xlit.MT5Config.FIELD=VALUE, --gin_search_paths=a,b")
     parser.add_argument("--from", dest="source_format", choices=("hf", "t5x", "xlit"), default=None,
                         help="input format (default: detected)")
     parser.add_argument("--to", dest="target_format", choices=("hf", "xlit"), required=True)

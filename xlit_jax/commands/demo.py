@@ -4,7 +4,8 @@
               [--data auto|demo|real] [--max_eval_examples N] [--gin_file F] [--gin.KEY=VALUE]
 
 Runs on a CPU with no network, right after installation. Steps, all through the real code paths:
-1. a sentencepiece vocabulary from the rendered text of the tasks involved (seqio_tasks.vocab);
+1. the built-in tasks registered (xlit_jax.commands.wiring), a sentencepiece vocabulary from the
+   rendered text of the tasks involved (seqio_tasks.vocab);
 2. per training arm, `xlit_jax.train_loop.train` under gin (models/mt5_tiny.gin, runs/finetune.gin,
    runs/demo.gin) on a seqio mixture, with checkpoints in OUTPUT_DIR/train/{arm};
 3. zero-shot evaluation of every arm (and of the untrained initial parameters, "no_tuning") with
@@ -14,9 +15,12 @@ Runs on a CPU with no network, right after installation. Steps, all through the 
 
 --data demo uses the corpus packaged in seqio_tasks/demo (bilingual sentiment, paraphrase and
 yes/no QA for training; NLI and COPA held out). --data real uses $XLIT_DATA_DIR's benchmarks: the
-registry's korani_train / p3_t0_train / bilingual_train mixtures (the tasks whose data is there)
-and real held-out datasets (--heldout), with at most --max_eval_examples rows per task.
+registry's korani_train / p3_t0_train / bilingual_train mixtures, the pinch mixtures both ways and the
+template-language arms (korani_train.en_p3: Korean data under English P3-style templates;
+p3_train.ko_korani: English data under Korean KORANI-style templates), over the tasks whose data is
+there, and real held-out datasets (--heldout), with at most --max_eval_examples rows per task.
 --data auto (default) is real when $XLIT_DATA_DIR holds Korean training data, else demo.
+Every trained arm leaves OUTPUT_DIR/train/{arm}/export (what `xlit eval` reads).
 """
 from __future__ import annotations
 
@@ -34,16 +38,17 @@ from typing import Any, Sequence
 from xlit_jax import gin_utils
 
 BASELINE = "no_tuning"
-ARMS = ("baseline", "en", "ko", "bilingual", "en_pinch", "ko_pinch")
+# baseline: no tuning; en / ko / bilingual: native templates; *_pinch: a monolingual mixture plus a few
+# examples of the other language; *_xlt: one language's training data under the OTHER language's
+# templates (the cross-lingual template arm at training time).
+ARMS = ("baseline", "en", "ko", "bilingual", "en_pinch", "ko_pinch", "en_xlt", "ko_xlt")
 BASE_GIN_FILES = ("models/mt5_tiny.gin", "runs/finetune.gin", "runs/demo.gin")
 REAL_HELDOUT = ("kornli", "kobest_copa", "super_glue_rte", "super_glue_copa")
-REAL_MIXTURES = {"en": "p3_t0_train", "ko": "korani_train", "bilingual": "bilingual_train"}
-DEFAULT_ARMS = {"demo": ("baseline", "bilingual"), "real": ("baseline", "ko", "en", "bilingual")}
+REAL_MIXTURES = {"en": "p3_t0_train", "ko": "korani_train", "bilingual": "bilingual_train",
+                 "en_xlt": "p3_train.ko_korani", "ko_xlt": "korani_train.en_p3"}
+DEFAULT_ARMS = {"demo": ("baseline", "bilingual"), "real": ARMS}
 REAL_FEATURE_LENGTHS = {"inputs": 256, "targets": 16}
 PINCH_SIZE = 8
-CONFIGURABLE_MODULES = ("xlit_jax.models.mt5", "xlit_jax.partitioning", "xlit_jax.optimizers", "xlit_jax.trainer",
-                        "xlit_jax.data.cached", "xlit_jax.data.seqio_input", "xlit_jax.train_loop",
-                        "xlit_jax.evaluator", "seqio_tasks.paths", "seqio_tasks.vocab")
 
 
 @dataclasses.dataclass
@@ -52,7 +57,7 @@ class DemoSettings:
 
     output_dir: Path
     data: str = "auto"
-    arms: tuple[str, ...] | None = None    # None: baseline,bilingual (demo) or baseline,ko,en,bilingual (real)
+    arms: tuple[str, ...] | None = None    # None: baseline,bilingual (demo) or every arm (real)
     train_steps: int = 300
     batch_size: int = 16
     vocab_size: int | None = None          # None: 1024 for the demo corpus, 4096 for real data
@@ -93,6 +98,8 @@ def training_mixture(arm: str, data: str) -> str | None:
             return demo.BILINGUAL_MIXTURE
         if arm.endswith("_pinch"):
             return demo.pinch_mixture_name(arm.split("_")[0], PINCH_SIZE)
+        if arm.endswith("_xlt"):
+            return demo.CROSS_TEMPLATE_MIXTURE.format(language=arm.split("_")[0])
         return demo.TRAIN_MIXTURE.format(language=arm)
     import seqio
 
@@ -174,41 +181,46 @@ def initial_params(model_config: Any, seed: int) -> Any:
     return Trainer(model_config).init_state(jax.random.PRNGKey(seed)).params
 
 
-def trained_params(model_config: Any, model_dir: Path) -> tuple[Any, int]:
-    """Parameters and step of the newest checkpoint in MODEL_DIR."""
-    from xlit_jax.checkpointing import TrainingCheckpointer
-    from xlit_jax.trainer import Trainer
-
-    checkpointer = TrainingCheckpointer(model_dir, keep=None, async_save=False)
-    try:
-        restored = checkpointer.restore_latest(Trainer(model_config).abstract_state())
-    finally:
-        checkpointer.close()
-    if restored is None:
-        raise RuntimeError(f"no checkpoint in {model_dir}/checkpoints after training")
-    state, _ = restored
-    return state.params, int(state.step)
-
-
-def export_checkpoint(params: Any, model_config: Any, vocabulary: Path, path: Path) -> Path:
-    """An xlit checkpoint with its spiece.model, for `xlit eval --gin.CHECKPOINT_PATH=...`."""
-    from xlit_jax.checkpoints import save_xlit
-
-    if path.exists():
-        shutil.rmtree(path)
-    save_xlit(params, model_config, path)
-    shutil.copyfile(vocabulary, path / "spiece.model")
-    return path
-
-
 # --------------------------------------------------------------------------- run
+
+
+def _prepare(settings: DemoSettings, output_dir: Path) -> tuple[str, dict, list, Path, int]:
+    """Registry, data choice, training mixtures per arm, evaluation tasks and the vocabulary."""
+    from seqio_tasks import vocab
+    from xlit_jax.commands import wiring
+
+    vocabulary = output_dir / "vocab" / "spm.model"
+    tick = time.perf_counter()
+    wiring.register(str(vocabulary))   # tasks take the vocabulary path now; the file is made below
+    data = resolve_data(settings.data)
+    if data not in ("demo", "real"):
+        raise ValueError(f"--data must be auto, demo or real, got {settings.data!r}")
+    arms = settings.arms or DEFAULT_ARMS[data]
+    _log(f"data: {data}; arms: {', '.join(arms)}; {settings.train_steps} steps of {settings.batch_size}; "
+         f"output {output_dir}")
+    eval_names = heldout_tasks(settings, data)
+    mixtures_used = {arm: training_mixture(arm, data) for arm in arms}
+    for arm, mixture in list(mixtures_used.items()):
+        if arm != "baseline" and mixture is None:
+            _log(f"arm {arm}: no training data for it here; skipped")
+            del mixtures_used[arm]
+    if not vocabulary.is_file():   # kept when OUTPUT_DIR already has one, so a re-run resumes consistently
+        vocab_size = settings.vocab_size or (1024 if data == "demo" else 4096)
+        patterns = vocabulary_patterns(data, [m for m in mixtures_used.values() if m], eval_names)
+        vocab.train_vocabulary(patterns, vocabulary, vocab_size, from_tasks=True,
+                               max_examples_per_task=settings.max_vocab_examples)
+    pieces = wiring.vocabulary_size(str(vocabulary))
+    _log(f"vocabulary {vocabulary}: {pieces} pieces ({time.perf_counter() - tick:.1f} s)")
+    return data, mixtures_used, eval_names, vocabulary, pieces
 
 
 def run(settings: DemoSettings) -> dict:
     """Runs the whole demo; returns the summary also written to OUTPUT_DIR/summary.json."""
     import gin
 
-    from xlit_jax import evaluator, reports
+    from seqio_tasks import eval_data
+    from xlit_jax import evaluator, reports, train_loop
+    from xlit_jax.commands import wiring
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -216,49 +228,11 @@ def run(settings: DemoSettings) -> dict:
     if settings.overwrite and output_dir.exists():
         shutil.rmtree(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    import importlib
-
-    for module in CONFIGURABLE_MODULES:
-        importlib.import_module(module)
-
-    from seqio_tasks import demo, vocab
-
-    demo.register_demo()
-    data = resolve_data(settings.data)
-    if data not in ("demo", "real"):
-        raise ValueError(f"--data must be auto, demo or real, got {settings.data!r}")
+    wiring.import_configurables()
+    data, mixtures_used, eval_names, vocabulary, vocab_pieces = _prepare(settings, output_dir)
     max_eval = settings.max_eval_examples if settings.max_eval_examples is not None else (None if data == "demo" else 32)
-    arms = settings.arms or DEFAULT_ARMS[data]
-    _log(f"data: {data}; arms: {', '.join(arms)}; {settings.train_steps} steps of {settings.batch_size}; "
-         f"output {output_dir}")
-
-    # 1. vocabulary (kept when OUTPUT_DIR already has one, so a re-run resumes consistently)
-    tick = time.perf_counter()
-    eval_tasks = heldout_tasks(settings, data)
-    vocabulary = output_dir / "vocab" / "spm.model"
-    provisional = vocab.get_vocabulary(str(vocabulary))   # tasks need a vocabulary object to register
-    if data == "demo":
-        demo.register_all(provisional)
-    else:
-        _register_real(provisional)
-    mixtures_used = {arm: training_mixture(arm, data) for arm in arms}
-    for arm, mixture in list(mixtures_used.items()):
-        if arm != "baseline" and mixture is None:
-            _log(f"arm {arm}: no training data for it here; skipped")
-            del mixtures_used[arm]
-    if not vocabulary.is_file():
-        vocab_size = settings.vocab_size or (1024 if data == "demo" else 4096)
-        patterns = vocabulary_patterns(data, [m for m in mixtures_used.values() if m], eval_tasks)
-        vocab.train_vocabulary(patterns, vocabulary, vocab_size, from_tasks=True,
-                               max_examples_per_task=settings.max_vocab_examples)
-    import sentencepiece as spm
-
-    vocab_pieces = spm.SentencePieceProcessor(model_file=str(vocabulary)).get_piece_size()
-    timings["vocabulary_s"] = time.perf_counter() - tick
-    _log(f"vocabulary {vocabulary}: {vocab_pieces} pieces ({timings['vocabulary_s']:.1f} s)")
-
-    # 2. training arms, 3. evaluation
-    from xlit_jax import train_loop
+    eval_tasks = eval_data.registry_eval_tasks(eval_names, max_examples=max_eval)
+    timings["prepare_s"] = time.perf_counter() - started
 
     runs: list[tuple[str, Path]] = []
     arm_summaries = {}
@@ -267,38 +241,38 @@ def run(settings: DemoSettings) -> dict:
         name = BASELINE if arm == "baseline" else arm
         model_dir = output_dir / "train" / name
         _parse_gin(settings, _arm_bindings(settings, vocabulary, vocab_pieces, model_dir, mixture,
-                                                real=data == "real"))
+                                           real=data == "real"))
         model_config, seed = _model_config_and_seed()
         lengths = dict(gin.query_parameter("%TASK_FEATURE_LENGTHS"))
         tick = time.perf_counter()
+        train_summary = None
         if mixture is None:
-            params, step = initial_params(model_config, seed), 0
-            train_summary = None
+            checkpoint = {"params": initial_params(model_config, seed)}
+            step = 0
         else:
             _log(f"arm {name}: training on {mixture} for {settings.train_steps} steps")
             train_summary = train_loop.train()
-            params, step = trained_params(model_config, model_dir)
-            export_checkpoint(params, model_config, vocabulary, output_dir / "export" / name)
+            step = int(train_summary["final_step"])
+            checkpoint = {"checkpoint_path": str(model_dir / "export")}
         timings[f"train_{name}_s"] = time.perf_counter() - tick
         tick = time.perf_counter()
         eval_dir = output_dir / "eval" / name
-        document = evaluator.evaluate(eval_tasks, params=params, model_config=model_config,
-                                      vocabulary_path=str(vocabulary), output_dir=str(eval_dir),
-                                      task_feature_lengths=lengths, max_examples=max_eval,
-                                      batch_size=settings.eval_batch_size, progress=False, step=step, run_name=name)
+        _log(f"arm {name}: evaluating {len(eval_tasks)} tasks")
+        document = evaluator.evaluate(tasks=eval_tasks, model_config=model_config, vocabulary_path=str(vocabulary),
+                                      output_dir=str(eval_dir), task_feature_lengths=lengths,
+                                      batch_size=settings.eval_batch_size, progress=True, step=step, run_name=name,
+                                      **checkpoint)
         timings[f"eval_{name}_s"] = time.perf_counter() - tick
         overall = document["aggregates"].get("all", {}).get("all", {}).get("median")
         _log(f"arm {name}: step {step}; evaluated {len(document['tasks'])} tasks in {timings[f'eval_{name}_s']:.1f} s"
              + (f"; median score {overall:.1f}" if overall is not None else ""))
         runs.append((name, eval_dir))
         arm_summaries[name] = {"mixture": mixture, "step": step, "model_dir": str(model_dir) if mixture else None,
-                               "export": str(output_dir / "export" / name) if mixture else None,
-                               "eval_dir": str(eval_dir),
+                               "export": checkpoint.get("checkpoint_path"), "eval_dir": str(eval_dir),
                                "final_loss": (train_summary or {}).get("last_loss")}
     gin.clear_config()
 
-    # 4. report
-    markdown, table = reports.report([d for _, d in runs], output_dir, [n for n, _ in runs])
+    markdown, _ = reports.report([d for _, d in runs], output_dir, [n for n, _ in runs])
     timings["total_s"] = time.perf_counter() - started
     summary = {"data": data, "arms": arm_summaries, "train_steps": settings.train_steps,
                "batch_size": settings.batch_size, "task_feature_lengths": lengths, "vocabulary": str(vocabulary),
@@ -314,18 +288,18 @@ def run(settings: DemoSettings) -> dict:
     return summary
 
 
-def _register_real(vocabulary: Any) -> None:
-    from seqio_tasks import mixtures
-
-    mixtures.register_all(vocabulary)
-
-
 # --------------------------------------------------------------------------- CLI
 
 
 def _parser() -> argparse.ArgumentParser:
+    try:
+        macros = gin_utils.macro_help(BASE_GIN_FILES)
+    except gin_utils.GinConfigError as error:
+        macros = f"  ({error})"
     parser = argparse.ArgumentParser(prog="xlit demo", description=__doc__.split("\n")[0],
-                                     epilog="gin flags: --gin_file F (after runs/demo.gin), --gin.KEY=VALUE")
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="gin flags: --gin_file F (parsed after runs/demo.gin), --gin.KEY=VALUE; "
+                                            "the macros of " + ", ".join(BASE_GIN_FILES) + ":\n" + macros)
     parser.add_argument("--output_dir", default="runs/demo")
     parser.add_argument("--data", choices=("auto", "demo", "real"), default="auto",
                         help="demo: the packaged corpus; real: $XLIT_DATA_DIR's benchmarks; auto: real when present")
@@ -364,21 +338,16 @@ def settings_from_argv(argv: Sequence[str]) -> DemoSettings:
 
 def main(argv: list[str]) -> int:
     """Entry point of `xlit demo`."""
+    from xlit_jax.commands import wiring
+
     try:
         settings = settings_from_argv(argv)
     except (ValueError, gin_utils.GinConfigError) as error:
-        print(f"xlit demo: {error}", file=sys.stderr)
-        return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from absl import logging as absl_logging
-
-    absl_logging.set_verbosity(absl_logging.ERROR)   # seqio warns about uncached FunctionDatasets per task
+        return wiring.fail("demo", error, 2)
     try:
         run(settings)
     except gin_utils.GinConfigError as error:
-        print(f"xlit demo: {error}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, KeyError, ValueError, RuntimeError, TypeError) as error:
-        print(f"xlit demo: error: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
+        return wiring.fail("demo", error, 2)
+    except (FileNotFoundError, KeyError, ValueError, RuntimeError, TypeError, OSError) as error:
+        return wiring.fail("demo", error, 1)
     return 0
