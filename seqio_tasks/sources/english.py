@@ -265,5 +265,6 @@ def heldout_sources() -> list[Source]:
 
 
 def english_sources() -> list[Source]:
-    """Every loader for English (and XCOPA) data."""
-    return superglue_sources() + heldout_sources()
+    """Every loader for English (and XCOPA) data, T0's training datasets (p3_train.py) included."""
+    from seqio_tasks.sources import p3_train
+    return superglue_sources() + heldout_sources() + p3_train.p3_train_sources()

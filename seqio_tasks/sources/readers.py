@@ -9,7 +9,9 @@ from __future__ import annotations
 import bz2
 import csv
 import dataclasses
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -25,10 +27,13 @@ class BadRecord:
     reason: str
 
 
-def text_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yields (1-based line number, line without its \\n or \\r\\n); splits only on \\n."""
+def text_lines(path: Path, encoding: str = "utf-8-sig") -> Iterator[tuple[int, str]]:
+    """Yields (1-based line number, line without its \\n or \\r\\n); splits only on \\n.
+
+    Only \\n ends a line: a latin-1 file's byte 0x85 (NEL) or a stray \\r stays inside its line.
+    """
     opener = bz2.open if path.suffix == ".bz2" else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="\n") as handle:
+    with opener(path, "rt", encoding=encoding, newline="\n") as handle:
         for number, line in enumerate(handle, start=1):
             yield number, line.rstrip("\n").removesuffix("\r")
 
@@ -65,27 +70,24 @@ def tsv(columns: Sequence[str] | None = None, header: bool = True, num_columns: 
 
 
 def csv_rows(columns: Sequence[str] | None = None, delimiter: str = ",",
-             strict_width: bool = True) -> Callable[[Sequence[Path]], Iterable[RawRecord]]:
+             strict_width: bool = True, header: bool = True) -> Callable[[Sequence[Path]], Iterable[RawRecord]]:
     """A reader of quoted CSV files with a header that holds `columns` (any order): rows as dicts.
 
     A row's line is the line where it starts (quoted fields may span lines). With
-    `strict_width` a row must have exactly as many fields as the header.
+    `strict_width` a row must have exactly as many fields as the header. With
+    `header=False` the file has no header row and `columns` names its fields in order.
     """
+    if not header and not columns:
+        raise ValueError("csv_rows(header=False) needs the column names")
 
     def read(paths: Sequence[Path]) -> Iterator[RawRecord]:
         for path in paths:
             with open(path, encoding="utf-8-sig", newline="") as handle:
                 reader = csv.reader(handle, delimiter=delimiter)
-                try:
-                    header = next(reader)
-                except StopIteration:
-                    raise MalformedFileError(path, "empty file, expected a header row") from None
-                except csv.Error as err:
-                    raise MalformedFileError(path, f"unreadable header: {err}") from None
-                names = [h.strip() for h in header]
-                missing = [c for c in columns or () if c not in names]
-                if missing:
-                    raise MalformedFileError(path, f"header lacks columns {missing} (found {header})")
+                if header:
+                    names = _csv_header(path, reader, columns)
+                else:
+                    names = list(columns or ())
                 start = reader.line_num + 1
                 while True:
                     try:
@@ -104,6 +106,20 @@ def csv_rows(columns: Sequence[str] | None = None, delimiter: str = ",",
                         continue
                     yield path, line, dict(zip(names, fields))
     return read
+
+
+def _csv_header(path: Path, reader: Any, columns: Sequence[str] | None) -> list[str]:
+    try:
+        found = next(reader)
+    except StopIteration:
+        raise MalformedFileError(path, "empty file, expected a header row") from None
+    except csv.Error as err:
+        raise MalformedFileError(path, f"unreadable header: {err}") from None
+    names = [h.strip() for h in found]
+    missing = [c for c in columns or () if c not in names]
+    if missing:
+        raise MalformedFileError(path, f"header lacks columns {missing} (found {found})")
+    return names
 
 
 def jsonl(paths: Sequence[Path]) -> Iterator[RawRecord]:
@@ -147,6 +163,13 @@ def parallel_lines(paths: Sequence[Path]) -> Iterator[RawRecord]:
 
 def json_array(paths: Sequence[Path]) -> Iterator[RawRecord]:
     """Reads files holding one JSON array of objects; each record's line is where it starts."""
+    for path, line, record in json_array_values(paths):
+        yield path, line, record if isinstance(record, dict) else BadRecord(
+            f"expected a JSON object, got {type(record).__name__}")
+
+
+def json_array_values(paths: Sequence[Path]) -> Iterator[RawRecord]:
+    """Reads files holding one JSON array: each item (of any JSON type) with the line where it starts."""
     decoder = json.JSONDecoder()
     for path in paths:
         with open(path, encoding="utf-8-sig") as handle:
@@ -165,8 +188,7 @@ def json_array(paths: Sequence[Path]) -> Iterator[RawRecord]:
                 record, position = decoder.raw_decode(content, position)
             except json.JSONDecodeError as err:
                 raise MalformedFileError(path, f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-            yield path, line, record if isinstance(record, dict) else BadRecord(
-                f"expected a JSON object, got {type(record).__name__}")
+            yield path, line, record
             position = _skip_space(content, position)
             if position < len(content) and content[position] == ",":
                 position += 1
@@ -241,4 +263,43 @@ def labelled_lines(label_suffix: str = "-labels.lst") -> Callable[[Sequence[Path
                 if isinstance(record, dict):
                     record = {**record, "_label": label.strip()}
                 yield path, number, record
+    return read
+
+
+def zip_member_lines(path: Path, member: str, encoding: str = "utf-8-sig") -> list[tuple[int, str]]:
+    """The (line number, line) pairs of one member of a zip archive; a missing member names both."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read(member)
+    except KeyError:
+        raise MalformedFileError(path, f"the archive has no member {member!r}") from None
+    except zipfile.BadZipFile as err:
+        raise MalformedFileError(path, f"not a zip archive: {err}") from None
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="\n")
+    return [(number, line.rstrip("\n").removesuffix("\r")) for number, line in enumerate(text, start=1)]
+
+
+def zip_labelled_jsonl(data_member: str, labels_member: str) -> Callable[[Sequence[Path]], Iterable[RawRecord]]:
+    """Reads a (jsonl, labels.lst) member pair of each zip archive: each JSON line gets its label as '_label'.
+
+    Records are reported at the archive path and the JSON line's number.
+    """
+
+    def read(paths: Sequence[Path]) -> Iterator[RawRecord]:
+        for path in paths:
+            lines = [(n, t) for n, t in zip_member_lines(path, data_member) if t.strip()]
+            labels = [t.strip() for _, t in zip_member_lines(path, labels_member) if t.strip()]
+            if len(labels) != len(lines):
+                raise MalformedFileError(path, f"{labels_member} has {len(labels)} labels but {data_member} has "
+                                               f"{len(lines)} records; they must be line-aligned")
+            for (number, line), label in zip(lines, labels):
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    yield path, number, BadRecord(f"{data_member}: invalid JSON: {err.msg} (column {err.colno})")
+                    continue
+                if not isinstance(record, dict):
+                    yield path, number, BadRecord(f"{data_member}: expected a JSON object")
+                    continue
+                yield path, number, {**record, "_label": label}
     return read

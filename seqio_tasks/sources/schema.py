@@ -23,11 +23,21 @@ FAMILY_FIELDS: dict[str, dict[str, Any]] = {
     "translation": {"source_text": str, "target_text": str, "source_lang": str, "target_lang": str},
     "summarization": {"document": str, "summary": str},
     "multirc": {"paragraph": str, "question": str, "answer": str, "label": int},
+    # Multiple-choice QA (CommonsenseQA, CoS-E, Social IQa, DREAM, Cosmos QA, QuAIL): `context`
+    # is the passage or dialogue ("" for questions without one), `label` indexes `choices`.
+    "multiple_choice_qa": {"context": str, "question": str, "choices": list, "label": int},
+    "topic_classification": {"text": str, "label": int},
+    # Sentence from concepts (CommonGen): `target` is one reference sentence.
+    "concepts_to_text": {"concepts": list, "target": str},
+    # Answer sentence selection (WikiQA): is `answer` a correct answer to `question` (1) or not (0)?
+    "answer_selection": {"question": str, "answer": str, "label": int},
     "prerendered": {"inputs": str, "targets": str, "template_index": (int, type(None)), "dataset": str},
 }
 
 # Fixed values some families constrain.
 COPA_QUESTIONS = ("cause", "effect")
+# Text fields that may be empty in a family (a question without a passage).
+MAY_BE_EMPTY = {"multiple_choice_qa": ("context",)}
 
 
 def check_example(family: str, example: dict, num_labels: int | None = None) -> list[str]:
@@ -54,6 +64,15 @@ def check_example(family: str, example: dict, num_labels: int | None = None) -> 
         problems.append("endings must be strings")
     if family == "story_cloze" and (len(example["sentences"]) != 4 or not all(isinstance(s, str) for s in example["sentences"])):
         problems.append("sentences must be 4 strings")
+    if family == "multiple_choice_qa":
+        choices = example["choices"]
+        if len(choices) < 2 or not all(isinstance(c, str) and c.strip() for c in choices):
+            problems.append("choices must be at least 2 non-empty strings")
+        elif not (label == -1 or 0 <= label < len(choices)):
+            problems.append(f"label {label} outside 0..{len(choices) - 1}")
+    if family == "concepts_to_text" and (not example["concepts"]
+                                         or not all(isinstance(c, str) and c.strip() for c in example["concepts"])):
+        problems.append("concepts must be a non-empty list of non-empty strings")
     if family == "sts" and not 0.0 <= example["score"] <= 5.0:
         problems.append(f"score {example['score']} outside [0, 5]")
     if family == "extractive_qa":
@@ -63,7 +82,9 @@ def check_example(family: str, example: dict, num_labels: int | None = None) -> 
             if example["context"][start:start + len(text)] != text:
                 problems.append(f"answer {text!r} not at {start}")
     for field in ("premise", "hypothesis", "text", "sentence1", "sentence2", "context", "question", "passage",
-                  "document", "summary", "source_text", "target_text", "inputs", "targets"):
+                  "document", "summary", "source_text", "target_text", "inputs", "targets", "answer", "target"):
+        if field in MAY_BE_EMPTY.get(family, ()):
+            continue
         if field in spec and not example[field].strip():
             problems.append(f"field {field!r} is empty")
     return problems
