@@ -1,65 +1,94 @@
-"""`xlit cache`: write a seqio task or mixture as pre-tokenized, TensorFlow-free training data.
+"""`xlit cache`: write a seqio task or mixture as packed, TensorFlow-free ArrayRecord training data.
 
-    xlit cache --mixture p3_train --output /data/p3_cache \
-        --task_feature_lengths inputs=1024,targets=256 --split train --num_examples 100000 --pack
+    xlit cache --mixture korani_train --output /data/korani_1024 \
+        --task_feature_lengths inputs=1024,targets=256 --num_shards 64
+
+On a cluster the same Apache Beam pipeline runs with a runner and its options, passed through:
+
+    xlit cache --mixture p3_t0_train --output /mnt/shared/p3 --num_shards 1024 \
+        --runner DataflowRunner --project P --region R --temp_location gs://B/tmp
+
+`--runner InProcess` writes the shards in this process without Beam. Train from the output with
+gin/runs/finetune_cached.gin (`xlit.RecordData`).
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 
 
 def parse_lengths(text: str) -> dict[str, int]:
-    """'inputs=1024,targets=256' -> {'inputs': 1024, 'targets': 256}."""
+    """'inputs=1024,targets=256' -> {'inputs': 1024, 'targets': 256}; every length must be > 0."""
     lengths = {}
     for part in text.split(","):
         key, sep, value = part.partition("=")
-        if not sep or not value.strip().isdigit():
-            raise argparse.ArgumentTypeError(f"--task_feature_lengths: {part!r} is not NAME=INT")
+        if not sep or not value.strip().isdigit() or int(value) <= 0:
+            raise argparse.ArgumentTypeError(f"--task_feature_lengths: {part!r} is not NAME=POSITIVE_INT")
         lengths[key.strip()] = int(value)
     return lengths
 
 
+def register_tasks(vocabulary_path: str) -> None:
+    """Register the built-in tasks and mixtures for `vocabulary_path` (runs again in every Beam worker)."""
+    try:
+        from seqio_tasks import registration
+    except ImportError:
+        registration = None
+    if registration is not None:
+        from seqio_tasks import paths
+
+        registration.register_builtin(vocabulary_path, data_dir=paths.data_dir(), korani_dir=paths.korani_dir())
+    else:
+        from seqio_tasks import mixtures, vocab
+
+        mixtures.register_all(vocab.get_vocabulary(vocabulary_path))
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xlit cache", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="xlit cache", description=__doc__.split("\n")[0],
+                                     epilog="Unknown flags are passed to the Beam runner as pipeline options.")
     parser.add_argument("--mixture", required=True, help="seqio task or mixture name")
-    parser.add_argument("--output", required=True, help="output directory")
+    parser.add_argument("--output", required=True, help="output directory (shared storage on a cluster)")
+    parser.add_argument("--vocabulary", default=None, help="sentencepiece model (default: xlit.vocabulary_path())")
     parser.add_argument("--task_feature_lengths", type=parse_lengths, default={"inputs": 1024, "targets": 256})
     parser.add_argument("--split", default="train")
-    parser.add_argument("--num_examples", type=int, default=None, help="rows to write (default: one pass)")
     parser.add_argument("--pack", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--num_shards", type=int, default=None, help="output shards = parallel work units "
+                        "(default: this machine's CPU count)")
+    parser.add_argument("--num_examples", type=int, default=None, help="rows to write in all (default: one pass)")
     parser.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=False,
-                        help="shuffle while reading (the reader shuffles anyway)")
+                        help="shuffle while reading (the reader shuffles globally anyway)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--import_module", action="append", default=[], help="module that registers tasks")
-    parser.add_argument("--register_fn", default=None, help="dotted function that registers tasks (default: seqio_tasks)")
-    parser.add_argument("--rows_per_shard", type=int, default=65536)
+    parser.add_argument("--count_examples", action=argparse.BooleanOptionalAction, default=True,
+                        help="record per-task example counts in the index (one more preprocessing pass)")
+    parser.add_argument("--runner", default="DirectRunner",
+                        help="DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, ... or InProcess (no Beam)")
     parser.add_argument("--overwrite", action="store_true")
     return parser
 
 
 def main(argv: list[str]) -> int:
-    """Write the cache; print its size."""
-    args = _parser().parse_args(argv)
-    from xlit_jax.data import cached, seqio_input
+    """Run the cache job; print what it wrote."""
+    args, pipeline_args = _parser().parse_known_args(argv)
+    from seqio_tasks import cache_job, vocab
 
-    register_fn = args.register_fn or seqio_input.DEFAULT_REGISTER_FN
+    vocabulary_path = vocab.vocabulary_path(args.vocabulary)
     start = time.time()
     try:
-        dataset = seqio_input.converted_dataset(
-            args.mixture, args.task_feature_lengths, split=args.split, pack=args.pack, shuffle=args.shuffle,
-            seed=args.seed, num_epochs=None if args.num_examples else 1, import_modules=args.import_module,
-            register_fn=register_fn,
+        job = cache_job.CacheJob(
+            mixture_or_task_name=args.mixture, output_dir=args.output, vocabulary_path=vocabulary_path,
+            task_feature_lengths=args.task_feature_lengths, split=args.split, pack=args.pack,
+            num_shards=args.num_shards or cache_job.default_num_shards(), num_examples=args.num_examples,
+            shuffle=args.shuffle, seed=args.seed, count_examples=args.count_examples,
+            register=functools.partial(register_tasks, vocabulary_path),
         )
-        index = cached.write_cache(
-            seqio_input.converted_examples(dataset, args.pack, args.num_examples), args.output,
-            args.task_feature_lengths, args.pack, rows_per_shard=args.rows_per_shard, overwrite=args.overwrite,
-            metadata={"mixture": args.mixture, "split": args.split, "seed": args.seed, "shuffle": args.shuffle},
-        )
-    except (ValueError, FileExistsError) as err:
+        index = cache_job.run(job, runner=args.runner, pipeline_args=pipeline_args, overwrite=args.overwrite)
+    except (ValueError, FileExistsError, RuntimeError) as err:
         print(f"xlit cache: error: {err}", file=sys.stderr)
         return 1
     print(f"xlit cache: wrote {index['num_rows']} rows ({'packed' if args.pack else 'unpacked'}) in "
-          f"{len(index['shards'])} shard(s) to {args.output} in {time.time() - start:.1f}s")
+          f"{len(index['shards'])} shard(s) to {args.output} in {time.time() - start:.1f}s "
+          f"(fingerprint {index['fingerprint'][:12]})")
     return 0
