@@ -29,8 +29,8 @@ kept, so a wrong name still fails):
    sandbox's working directory (the same root, so `runs/demo` and `/runs/demo` meet);
    `/path/to/data` is $XLIT_DATA_DIR;
 2. released checkpoints (gs://t5-data/pretrained_models/t5x/.../checkpoint_N) are a small local t5x
-   checkpoint of mt5_tiny's shapes; gs:// vocabularies a sentencepiece model trained by
-   `xlit vocab --tasks '^demo_'` (also $XLIT_VOCAB, the offline setup docs/training.md describes);
+   checkpoint of mt5_tiny's shapes; gs:// vocabularies a sentencepiece model trained on the
+   packaged demo corpus's text (also $XLIT_VOCAB, the offline setup docs/training.md describes);
 3. an input path that does not exist after 1-2 is first produced by the documented command that
    writes it (a train's MODEL_DIR, an eval's EVAL_OUTPUT_DIR, `--output`, demo's `--output_dir`),
    else linked to a fixture of its kind: a `.model` file -> the vocabulary, `checkpoint_N` -> the
@@ -344,8 +344,9 @@ def _absolute(path: str, root: str) -> str:
     return path if path.startswith("/") else f"{root}/{path}"
 
 
-def rewrite(command: DocCommand, root: str) -> Rewritten:
-    """The documented command after the rewrites, for a sandbox at `root` (also its working directory)."""
+def rewrite(command: DocCommand, root: str, shrink: bool = True) -> Rewritten:
+    """The documented command after the rewrites, for a sandbox at `root` (also its working directory);
+    shrink=False applies only rewrites 1-3 (paths), for commands already written small."""
     words = command.words
     env = [w for w in words if _is_assignment(w)]
     argv = [w for w in words if not _is_assignment(w)]
@@ -380,12 +381,12 @@ def rewrite(command: DocCommand, root: str) -> Rewritten:
         i += 1
     if sub == "demo" and "--output_dir" not in argv:
         outputs.append(f"{root}/runs/demo")
-    gin_files = gin_files_of(command)
+    gin_files = gin_files_of(command) if shrink else []
     if any(re.search(r"models/mt5_(?!tiny)\w+\.gin$", g) for g in gin_files):
         out += ["--gin_file=models/mt5_tiny.gin", f"--gin.xlit.MT5Config.vocab_size={STAND_IN_VOCAB_SIZE}"]
     macros = defined_macros(gin_files)
     out += [f"--gin.{name}={value}" for name, value in SMALL_MACROS.items() if name in macros]
-    for flag, value in SMALL_FLAGS.get(sub, {}).items():
+    for flag, value in SMALL_FLAGS.get(sub, {}).items() if shrink else ():
         if flag in out:
             out[out.index(flag) + 1] = value
         else:
@@ -449,6 +450,27 @@ def tiny_vocab_size() -> int:
     return int(match.group(1))
 
 
+VOCAB_FIXTURE_SCRIPT = textwrap.dedent("""
+    import json
+    from pathlib import Path
+    from seqio_tasks.vocab import train_vocabulary
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+
+    texts = [text for path in sorted(Path({demo!r}).rglob("*.jsonl"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+             for text in strings(json.loads(line))]
+    train_vocabulary(texts, {path!r}, {size})
+""")
+
 T5X_FIXTURE_SCRIPT = textwrap.dedent("""
     import sys
     from pathlib import Path
@@ -492,17 +514,19 @@ class Sandbox:
         return marker
 
     def vocabulary(self) -> Path:
-        """A sentencepiece model that fits mt5_tiny, made by `xlit vocab` on the demo corpus."""
+        """A sentencepiece model that fits mt5_tiny, trained by seqio_tasks.vocab.train_vocabulary on
+        the packaged demo corpus's text (independent of the registry, so a broken `xlit vocab` fails
+        its own tests only)."""
         path = self.root / "fixtures" / "spm.model"
         size = min(1024, tiny_vocab_size())
 
         def build() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            result = subprocess.run([self.xlit, "vocab", "--output", str(path), "--tasks", "^demo_",
-                                     "--vocab_size", str(size)], capture_output=True, text=True,
+            script = VOCAB_FIXTURE_SCRIPT.format(demo=str(REPO / "seqio_tasks" / "demo"), path=str(path), size=size)
+            result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                                     cwd=self.root, env=self.env(), timeout=COMMAND_TIMEOUT_S)
             if result.returncode != 0:
-                raise RuntimeError(f"fixture vocabulary: `xlit vocab` failed: {result.stderr.strip()[-2000:]}")
+                raise RuntimeError(f"fixture vocabulary failed: {result.stderr.strip()[-2000:]}")
 
         self._once("vocabulary", build)
         return path
