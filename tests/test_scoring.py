@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xlit_jax import scoring
+from xlit_jax import batching, scoring
 from xlit_jax.models import mt5
 
 CFG = mt5.MT5Config(vocab_size=97, emb_dim=32, num_heads=4, num_encoder_layers=2, num_decoder_layers=2,
@@ -120,6 +120,41 @@ def test_bad_input_names_the_example(params):
         scoring.rank_classify(MODEL, params, [[5, 1], [6, 1]], [[[3, 1]]])
 
 
-def test_bucket_length():
-    assert [scoring.bucket_length(n) for n in (1, 8, 9, 16, 17, 300)] == [8, 8, 16, 16, 32, 512]
-    assert scoring.bucket_length(3, minimum=4) == 4
+def test_buckets_bound_the_padded_sizes():
+    buckets = batching.Buckets(input_lengths=(16, 64), target_lengths=(4, 8), option_counts=(2, 4))
+    assert [buckets.input_length(n) for n in (1, 16, 17, 64, 65, 200)] == [16, 16, 64, 64, 128, 256]
+    assert [buckets.option_count(n) for n in (1, 2, 3, 5)] == [2, 2, 4, 8]
+    old = batching.PowerOfTwo()
+    assert [old.input_length(n) for n in (1, 8, 9, 16, 17, 300)] == [8, 8, 16, 16, 32, 512]
+    assert old.target_length(3) == 4 and old.option_count(3) == 3
+    with pytest.raises(ValueError, match="input_lengths must be increasing"):
+        batching.Buckets(input_lengths=(64, 16))
+    padded = batching.pad_batch([[5, 1], [7, 8, 1]], 4, 6)
+    np.testing.assert_array_equal(padded, [[5, 1, 0, 0, 0, 0], [7, 8, 1, 0, 0, 0], [5, 1, 0, 0, 0, 0],
+                                           [5, 1, 0, 0, 0, 0]])
+    with pytest.raises(ValueError, match="more than the padded length 2"):
+        batching.pad_batch([[5, 6, 1]], 2, 2)
+
+
+def test_buckets_give_the_old_padding_scores_with_fewer_compilations(params):
+    """Many batches of varied shapes: the same scores as per-batch padding, compiled for fewer shapes."""
+    inputs, options = _random_examples(5, 40)  # inputs of 2..30 tokens, 2..5 options of 1..6 tokens
+    buckets = batching.Buckets(input_lengths=(32,), target_lengths=(8,), option_counts=(5,))
+    with batching.CompilationCounter() as new:
+        bucketed = scoring.rank_classify(MODEL, params, inputs, options, batch_size=4, padding=buckets)
+    with batching.CompilationCounter() as old:
+        per_batch = scoring.rank_classify(MODEL, params, inputs, options, batch_size=4, padding=batching.PowerOfTwo())
+    for a, b in zip(bucketed, per_batch):
+        np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5, atol=1e-5)
+        assert a.choice == b.choice
+    assert 1 <= new.count < old.count and new.seconds > 0
+    with batching.CompilationCounter() as again:
+        scoring.rank_classify(MODEL, params, inputs[::-1], options[::-1], batch_size=4, padding=buckets)
+    assert again.count == 0  # every shape already compiled
+
+
+def test_rank_classify_reports_progress_per_batch(params):
+    inputs, options = _random_examples(6, 9)
+    seen = []
+    scoring.rank_classify(MODEL, params, inputs, options, batch_size=4, progress=seen.append)
+    assert seen == [4, 4, 1]

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from xlit_jax import batching
 
 Array = jax.Array
 
@@ -72,11 +74,6 @@ def naive_option_log_likelihoods(model: Any, params: Any, encoder_input_tokens: 
     return scores.reshape(batch, num_options)
 
 
-def bucket_length(length: int, minimum: int = 8) -> int:
-    """The padded length for `length`: the next power of two, at least `minimum` (bounds recompiles)."""
-    return max(minimum, 1 << max(length - 1, 0).bit_length())
-
-
 def _validate(inputs: Sequence[Sequence[int]], options: Sequence[Sequence[Sequence[int]]]) -> None:
     if len(inputs) != len(options):
         raise ValueError(f"rank_classify: {len(inputs)} inputs but {len(options)} option lists")
@@ -99,36 +96,35 @@ def _validate(inputs: Sequence[Sequence[int]], options: Sequence[Sequence[Sequen
 def rank_classify(model: Any, params: Any, inputs: Sequence[Sequence[int]],
                   options: Sequence[Sequence[Sequence[int]]], *, batch_size: int = 16,
                   length_normalize: bool = False, max_input_length: int | None = None,
-                  shared_encoder: bool = True) -> list[RankResult]:
+                  shared_encoder: bool = True, padding: batching.Padding | None = None,
+                  progress: Callable[[int], Any] | None = None) -> list[RankResult]:
     """Scores every option of every example (any number of options each) and picks the most likely.
 
     inputs: token ids per example (EOS-terminated, no padding); options: per example a list of
     target token id lists. Inputs longer than max_input_length are cut to it. Examples are
-    sorted by length and batched with power-of-two padded lengths; padded option slots score
-    -inf and are dropped from the results. shared_encoder=False uses the naive reference path.
+    sorted by length and batched; every batch has batch_size rows and its input length, option
+    count and option length padded to `padding`'s buckets (default `batching.DEFAULT_BUCKETS`,
+    so the number of compilations is bounded whatever the tasks; `batching.PowerOfTwo()` is the
+    earlier per-batch padding). Padded option slots are dropped from the results.
+    shared_encoder=False uses the naive reference path. progress(n) is called after each batch
+    with its number of examples: give a whole task at once (the sort then spans all of it).
     """
     _validate(inputs, options)
     if batch_size < 1:
         raise ValueError(f"rank_classify: batch_size must be >= 1, got {batch_size}")
+    padding = padding or batching.DEFAULT_BUCKETS
     inputs = [list(x)[:max_input_length] if max_input_length else list(x) for x in inputs]
     score_fn = option_log_likelihoods if shared_encoder else naive_option_log_likelihoods
-    order = sorted(range(len(inputs)), key=lambda i: (len(inputs[i]), len(options[i])))
     results: list[RankResult | None] = [None] * len(inputs)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        input_length = bucket_length(max(len(inputs[i]) for i in chunk))
-        option_length = bucket_length(max(len(o) for i in chunk for o in options[i]), minimum=4)
-        num_options = max(len(options[i]) for i in chunk)
-        encoder_input_tokens = np.zeros((batch_size, input_length), np.int32)
-        option_tokens = np.zeros((batch_size, num_options, option_length), np.int32)
-        for row, i in enumerate(chunk):
-            encoder_input_tokens[row, :len(inputs[i])] = inputs[i]
-            for k, option in enumerate(options[i]):
-                option_tokens[row, k, :len(option)] = option
+    for chunk in batching.length_sorted_chunks([len(x) for x in inputs], batch_size):
+        encoder_input_tokens = batching.pad_inputs([inputs[i] for i in chunk], batch_size, padding)
+        encoder_input_tokens[len(chunk):] = 0  # filler rows: all padding, their scores are dropped
+        option_tokens = batching.pad_options([options[i] for i in chunk], batch_size, padding)
         scores = np.asarray(score_fn(model, params, jnp.asarray(encoder_input_tokens), jnp.asarray(option_tokens),
                                      length_normalize=length_normalize), np.float64)
         for row, i in enumerate(chunk):
-            example_scores = np.full(num_options, -np.inf)
-            example_scores[:len(options[i])] = scores[row, :len(options[i])]
-            results[i] = RankResult(scores=example_scores[:len(options[i])], choice=int(np.argmax(example_scores)))
+            example_scores = scores[row, :len(options[i])]
+            results[i] = RankResult(scores=example_scores, choice=int(np.argmax(example_scores)))
+        if progress is not None:
+            progress(len(chunk))
     return results  # type: ignore[return-value]
