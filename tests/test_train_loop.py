@@ -7,11 +7,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import gin
 import numpy as np
 import optax
 import pytest
 
-from train_fixtures import losses_by_step, subprocess_env, train_command, write_synthetic_cache, write_tiny_run_gin
+from train_fixtures import (losses_by_step, subprocess_env, train_command, train_tiny_vocab, write_synthetic_cache,
+                            write_tiny_run_gin)
 from xlit_jax import train_loop
 from xlit_jax.checkpointing import TrainingCheckpointer
 from xlit_jax.data import CachedData
@@ -26,10 +28,12 @@ def cache_dir(tmp_path_factory):
     return write_synthetic_cache(tmp_path_factory.mktemp("data") / "cache", num_rows=96)
 
 
-def _train(model_dir, cache_dir, **kwargs):
+def _train(model_dir, cache_dir, bindings: str = "", optimizer=None, **kwargs):
+    """train() on the synthetic cache; `bindings` (gin text) and `optimizer` configure xlit.Trainer."""
     import jax
 
     from xlit_jax.partitioning import Partitioner
+    from xlit_jax.trainer import Trainer  # noqa: F401 - registers xlit.Trainer for the bindings
 
     # One device: compiling for the 8 fake test devices would only cost time here (sharding is
     # exercised by the CLI subprocess tests and the trainer's own tests).
@@ -38,7 +42,14 @@ def _train(model_dir, cache_dir, **kwargs):
                 train_data=CachedData(str(cache_dir), seed=1), checkpoint_period=3, progress_bar=False,
                 random_seed=0, dropout_rate=0.1)
     args.update(kwargs)
-    return train_loop.train(**args)
+    gin.clear_config()
+    try:
+        gin.parse_config(bindings)
+        if optimizer is not None:
+            gin.bind_parameter("xlit.Trainer.optimizer", optimizer)
+        return train_loop.train(**args)
+    finally:
+        gin.clear_config()
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,12 @@ with an error naming the step; the bad state is never saved.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import os
 import queue
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -27,11 +29,16 @@ import numpy as np
 
 from xlit_jax import gin_utils, multihost
 from xlit_jax.checkpointing import RunLock, TrainingCheckpointer
-from xlit_jax.data.features import BatchSource, batch_spec, check_batch
+from xlit_jax.data.features import BatchSource, batch_spec, check_batch, check_task_feature_lengths
+from xlit_jax.gin_checks import check_all_bindings_read
 from xlit_jax.metrics_writer import MetricsWriter
 from xlit_jax.models.mt5 import MT5Config
 
 log = logging.getLogger(__name__)
+
+CONFIG_JSON = "config.json"  # the model config, as in the xlit checkpoint format
+VOCABULARY_NAME = "spiece.model"
+EXPORT_SUBDIR = "export"
 
 InferenceEvaluator = Callable[[Any, int], Mapping[str, float]]
 
@@ -156,6 +163,111 @@ class _StepClock:
         return elapsed
 
 
+
+# ---------------------------------------------------------------------------------------- checks
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """The checked arguments of one `xlit.train` run."""
+
+    model_dir: Path
+    train_steps: int
+    batch_size: int
+    model_config: MT5Config
+    train_data: BatchSource
+    eval_data: BatchSource | None
+    eval_steps: int
+    eval_period: int | None
+    inference_evaluator: InferenceEvaluator | None
+    initial_checkpoint_path: str | None
+    vocabulary_path: str | None
+    random_seed: int
+    checkpoint_period: int
+    keep_checkpoints: int | None
+    async_checkpointing: bool
+    peak_flops_per_device: float | None
+    progress_bar: bool
+    prefetch_batches: int
+
+    @property
+    def lengths(self) -> dict[str, int]:
+        """The training data's feature lengths."""
+        return dict(self.train_data.task_feature_lengths)
+
+
+def check_settings(args: Mapping[str, Any]) -> RunSettings:
+    """Types, values and feature lengths of train()'s arguments; touches no file and builds no model."""
+    _check_types(args, {
+        "model_dir": (str, os.PathLike), "train_steps": (int,), "batch_size": (int,), "eval_steps": (int,),
+        "eval_period": (int, type(None)), "random_seed": (int,), "dropout_rate": (float, int, type(None)),
+        "checkpoint_period": (int,), "keep_checkpoints": (int, type(None)),
+        "initial_checkpoint_path": (str, os.PathLike, type(None)), "vocabulary_path": (str, os.PathLike, type(None)),
+    }, "xlit.train")
+    model_config = args["model_config"]
+    check_model_config(model_config)
+    if args["train_steps"] < 0 or args["batch_size"] <= 0 or args["checkpoint_period"] <= 0:
+        raise ValueError(f"xlit.train: need train_steps >= 0, batch_size > 0, checkpoint_period > 0 "
+                         f"(got {args['train_steps']}, {args['batch_size']}, {args['checkpoint_period']})")
+    for name in ("train_data", "eval_data"):
+        if args[name] is not None:
+            check_task_feature_lengths(args[name].task_feature_lengths, f"xlit.train.{name} (TASK_FEATURE_LENGTHS)")
+    if args["dropout_rate"] is not None:
+        model_config = dataclasses.replace(model_config, dropout_rate=float(args["dropout_rate"]))
+    fields = {f.name for f in dataclasses.fields(RunSettings)} - {"model_dir", "model_config", "initial_checkpoint_path",
+                                                                   "vocabulary_path"}
+    optional_path = lambda value: None if value is None else str(value)  # noqa: E731
+    return RunSettings(model_dir=Path(args["model_dir"]).absolute(), model_config=model_config,
+                       initial_checkpoint_path=optional_path(args["initial_checkpoint_path"]),
+                       vocabulary_path=optional_path(args["vocabulary_path"]), **{k: args[k] for k in fields})
+
+
+def check_batching(settings: RunSettings, trainer: Any) -> None:
+    """The global batch splits evenly over data-parallel devices, microbatches and processes."""
+    data_size, micro = trainer.partitioner.data_size, trainer.num_microbatches
+    if settings.batch_size % (data_size * micro) or settings.batch_size % multihost.process_count():
+        raise ValueError(f"xlit.train.batch_size (BATCH_SIZE) {settings.batch_size} must be divisible by the "
+                         f"data-parallel size {data_size} times num_microbatches {micro} (xlit.Trainer."
+                         f"num_microbatches) and by the process count {multihost.process_count()}")
+
+
+def check_data_and_vocabulary(settings: RunSettings) -> None:
+    """Data sources' own checks (e.g. the mixture is registered) and the vocabulary fits the model."""
+    for source in (settings.train_data, settings.eval_data):
+        validate = getattr(source, "validate", None)
+        if validate is not None:
+            validate()
+    path = settings.vocabulary_path
+    if path is None or _is_remote(path):
+        return
+    if not Path(path).is_file():
+        raise ValueError(f"xlit.train.vocabulary_path: no vocabulary file {path} (make one offline with "
+                         "`xlit vocab --output spm.model`, then --gin.VOCABULARY_PATH=spm.model)")
+    import sentencepiece
+
+    pieces = sentencepiece.SentencePieceProcessor(model_file=str(path)).get_piece_size()
+    if pieces > settings.model_config.vocab_size:
+        raise ValueError(f"vocabulary {path} has {pieces} pieces but MT5Config.vocab_size is "
+                         f"{settings.model_config.vocab_size}: use a smaller vocabulary or a larger vocab_size")
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in str(path)
+
+
+# ------------------------------------------------------------------------------- the run itself
+@dataclasses.dataclass
+class LoopState:
+    """What the step loop changes: the TrainState, the step and input position, pending metrics."""
+
+    state: Any
+    step: int
+    position: int
+    start_step: int
+    last_saved: int | None
+    pending: tuple[int, dict] | None = None
+    status: str = "completed"
+    last_loss: float | None = None
+
+
 @gin.configurable(module="xlit")
 def train(
     *,
@@ -168,210 +280,288 @@ def train(
     eval_steps: int = 10,
     eval_period: int | None = 1000,
     inference_evaluator: InferenceEvaluator | None = None,
-    optimizer: Any = None,
     partitioner: Any = None,
     initial_checkpoint_path: str | None = None,
+    vocabulary_path: str | None = None,
     random_seed: int = 0,
     dropout_rate: float | None = None,
     checkpoint_period: int = 1000,
     keep_checkpoints: int | None = 3,
     async_checkpointing: bool = True,
-    num_microbatches: int = 1,
-    z_loss: float = 1e-4,
-    label_smoothing: float = 0.0,
-    loss_normalization: str = "num_real_target_tokens",
     peak_flops_per_device: float | None = None,
     progress_bar: bool = True,
     prefetch_batches: int = 2,
 ) -> dict[str, Any]:
-    """Train (or resume training) a model in MODEL_DIR; returns a summary of the run."""
-    _check_types(
-        locals(),
-        {
-            "model_dir": (str, os.PathLike),
-            "train_steps": (int,),
-            "batch_size": (int,),
-            "eval_steps": (int,),
-            "eval_period": (int, type(None)),
-            "random_seed": (int,),
-            "dropout_rate": (float, int, type(None)),
-            "checkpoint_period": (int,),
-            "keep_checkpoints": (int, type(None)),
-            "num_microbatches": (int,),
-            "initial_checkpoint_path": (str, os.PathLike, type(None)),
-        },
-        "xlit.train",
-    )
-    check_model_config(model_config)
-    if train_steps < 0 or batch_size <= 0 or checkpoint_period <= 0:
-        raise ValueError(f"xlit.train: need train_steps >= 0, batch_size > 0, checkpoint_period > 0 "
-                         f"(got {train_steps}, {batch_size}, {checkpoint_period})")
-    if dropout_rate is not None:
-        model_config = dataclasses.replace(model_config, dropout_rate=float(dropout_rate))
-    model_dir = Path(model_dir).absolute()
-    process_index, process_count = multihost.process_index(), multihost.process_count()
-    primary = process_index == 0
+    """Train (or resume training) a model in MODEL_DIR; returns a summary of the run.
 
-    lock = RunLock(model_dir, process_index)
-    lock.acquire()
-    checkpointer = None
-    writer = None
-    batches = None
-    watcher = None
+    The optimizer, loss settings and microbatching are xlit.Trainer's gin parameters (finetune.gin
+    binds them); `partitioner` None means xlit.Partitioner() as gin configures it.
+    """
+    from xlit_jax.trainer import Trainer
+
+    settings = check_settings(dict(locals()))
+    trainer = Trainer(settings.model_config, partitioner=partitioner)  # gin supplies the rest
+    check_batching(settings, trainer)
+    check_data_and_vocabulary(settings)
+    run = TrainingRun(settings, trainer)  # creates MODEL_DIR: everything above touched no file
     try:
-        watcher = multihost.PreemptionWatcher()
-        from xlit_jax.partitioning import Partitioner
-        from xlit_jax.trainer import Trainer
+        summary = run.execute()
+    except BaseException:
+        run.close(failed=True)
+        raise
+    run.close()
+    return summary
 
-        trainer = Trainer(
-            model_config,
-            optimizer=optimizer,
-            partitioner=partitioner if partitioner is not None else Partitioner(),
-            z_loss=z_loss,
-            label_smoothing=label_smoothing,
-            loss_normalization=loss_normalization,
-            num_microbatches=num_microbatches,
-        )
-        data_size = trainer.partitioner.data_size
-        if batch_size % (data_size * num_microbatches):
-            raise ValueError(f"xlit.train.batch_size (BATCH_SIZE) {batch_size} must be divisible by the data-parallel "
-                             f"size {data_size} times num_microbatches {num_microbatches}")
-        checkpointer = TrainingCheckpointer(model_dir, keep=keep_checkpoints, async_save=async_checkpointing)
-        abstract_state = trainer.abstract_state()  # ShapeDtypeStructs carrying the target shardings
-        restored = checkpointer.restore_latest(abstract_state)
+
+class TrainingRun:
+    """One run in MODEL_DIR: setup, restore-or-init, the step loop, periodic actions, finish."""
+
+    def __init__(self, settings: RunSettings, trainer: Any):
+        self.settings, self.trainer = settings, trainer
+        self.process_index, self.process_count = multihost.process_index(), multihost.process_count()
+        self.primary = self.process_index == 0
+        self.created_model_dir = not settings.model_dir.exists()
+        self.started = False  # True once the first step ran: from then on MODEL_DIR is kept on errors
+        self.checkpointer: TrainingCheckpointer | None = None
+        self.writer: MetricsWriter | None = None
+        self.batches: Prefetcher | None = None
+        self.watcher: multihost.PreemptionWatcher | None = None
+        self.progress = None
+        self.lock = RunLock(settings.model_dir, self.process_index)
+        self.lock.acquire()
+
+    # ------------------------------------------------------------------ phases
+    def execute(self) -> dict[str, Any]:
+        """Run every phase; the summary says where the run stopped and why."""
+        self.setup()
+        loop = self.restore_or_init()
+        if loop.step >= self.settings.train_steps:
+            if self.primary:
+                print(f"xlit train: already at step {loop.step} >= train_steps {self.settings.train_steps}; "
+                      "nothing to do", flush=True)
+            if not (self.settings.model_dir / EXPORT_SUBDIR).exists():
+                self.export(loop.state)
+            return self.summary(loop)
+        self.start_loop(loop)
+        self.step_loop(loop)
+        self.finish(loop)
+        return self.summary(loop)
+
+    def setup(self) -> None:
+        """Checkpointer, preemption watcher and the run directory's config.json and spiece.model."""
+        settings = self.settings
+        self.watcher = multihost.PreemptionWatcher()
+        self.checkpointer = TrainingCheckpointer(settings.model_dir, keep=settings.keep_checkpoints,
+                                                 async_save=settings.async_checkpointing)
+        if self.primary:
+            (settings.model_dir / CONFIG_JSON).write_text(json.dumps(settings.model_config.to_dict()))
+            self._copy_vocabulary(settings.model_dir / VOCABULARY_NAME)
+
+    def restore_or_init(self) -> LoopState:
+        """The newest readable checkpoint, else a fresh state (from INITIAL_CHECKPOINT_PATH when given)."""
+        settings = self.settings
+        restored = self.checkpointer.restore_latest(self.trainer.abstract_state())
         if restored is not None:
             state, info = restored
             position = int(info["input_position"])
             message = f"resumed from checkpoint step {int(_host_value(state.step))} (input position {position})"
         else:
             params = None
-            if initial_checkpoint_path:
-                params = _load_initial_params(str(initial_checkpoint_path), model_config)
-            state = trainer.init_state(jax.random.PRNGKey(random_seed), params)
+            if settings.initial_checkpoint_path:
+                params = _load_initial_params(settings.initial_checkpoint_path, settings.model_config)
+            state = self.trainer.init_state(jax.random.PRNGKey(settings.random_seed), params)
             position = 0
-            message = f"initialized from {initial_checkpoint_path}" if initial_checkpoint_path else "initialized from scratch"
-        start_step = int(_host_value(state.step))
-        if primary:
-            print(f"xlit train: {message}; model_dir {model_dir}", flush=True)
-            gin_utils.write_operative_config(model_dir)
-        summary: dict[str, Any] = {"start_step": start_step, "final_step": start_step, "status": "completed",
-                                   "model_dir": str(model_dir)}
-        if start_step >= train_steps:
-            if primary:
-                print(f"xlit train: already at step {start_step} >= train_steps {train_steps}; nothing to do", flush=True)
-            return summary
+            message = (f"initialized from {settings.initial_checkpoint_path}" if settings.initial_checkpoint_path
+                       else "initialized from scratch")
+        step = int(_host_value(state.step))
+        if self.primary:
+            print(f"xlit train: {message}; model_dir {settings.model_dir}", flush=True)
+            gin_utils.write_operative_config(settings.model_dir)
+        return LoopState(state=state, step=step, position=position, start_step=step,
+                         last_saved=self.checkpointer.latest_step())
 
-        writer = MetricsWriter(model_dir, start_step=start_step, enabled=primary)
-        lengths = dict(train_data.task_feature_lengths)
-        spec = batch_spec(batch_size // process_count, lengths, train_data.pack)
-        batches = Prefetcher(train_data.batches(batch_size, process_index, process_count, position), prefetch_batches)
-
+    def start_loop(self, loop: LoopState) -> None:
+        """Metrics writer, the batch prefetcher from the input position, throughput constants, progress."""
+        settings = self.settings
+        check_resume = getattr(settings.train_data, "check_resume", None)
+        if check_resume is not None:
+            check_resume(loop.position)
+        self.writer = MetricsWriter(settings.model_dir, start_step=loop.start_step, enabled=self.primary)
+        lengths = settings.lengths
+        self.spec = batch_spec(settings.batch_size // self.process_count, lengths, settings.train_data.pack)
+        self.batches = Prefetcher(settings.train_data.batches(settings.batch_size, self.process_index,
+                                                              self.process_count, loop.position),
+                                  settings.prefetch_batches)
         from xlit_jax import flops
 
-        flops_per_sequence = flops.train_flops_per_sequence(model_config, lengths["inputs"], lengths["targets"])
-        peak = _peak_flops_per_device(peak_flops_per_device)
-        num_devices = jax.device_count()
-        tokens_per_batch = batch_size * (lengths["inputs"] + lengths["targets"])
-
-        def evaluate(step: int) -> dict[str, float]:
-            results: dict[str, float] = {}
-            if eval_data is not None:
-                results.update(_teacher_forced_eval(trainer, state.params, eval_data, batch_size, eval_steps))
-            if inference_evaluator is not None:
-                for name, value in dict(inference_evaluator(state.params, step)).items():
-                    results[name if "/" in name else f"infer/{name}"] = float(value)
-            return results
-
-        clock = _StepClock()
-        progress = None
-        if primary and progress_bar:
+        self.flops_per_batch = flops.train_flops_per_sequence(
+            settings.model_config, lengths["inputs"], lengths["targets"]) * settings.batch_size
+        self.peak_flops = _peak_flops_per_device(settings.peak_flops_per_device)
+        self.tokens_per_batch = settings.batch_size * (lengths["inputs"] + lengths["targets"])
+        self.clock = _StepClock()
+        if self.primary and settings.progress_bar:
             from tqdm import tqdm
 
-            progress = tqdm(total=train_steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
-                            mininterval=1.0)
-        pending: tuple[int, dict] | None = None
-        last_saved = checkpointer.latest_step()
+            self.progress = tqdm(total=settings.train_steps, initial=loop.start_step, desc="train", unit="step",
+                                 dynamic_ncols=True, mininterval=1.0)
 
-        def collect(step: int, device_metrics: dict) -> dict:
-            """Fetch a step's metrics, stop on a non-finite loss, add throughput and MFU."""
-            metrics = {k: float(_host_value(v)) for k, v in device_metrics.items()}
-            if not math.isfinite(metrics.get("loss", 0.0)):
-                raise FloatingPointError(
-                    f"non-finite loss {metrics['loss']} at step {step}; stopping without saving that state "
-                    f"(last good checkpoint: {last_saved if last_saved is not None else 'none'} in {checkpointer.directory})"
-                )
-            seconds = clock.lap()
-            metrics["step_seconds"] = seconds
-            metrics["sequences_per_second"] = batch_size / seconds
-            metrics["tokens_per_second"] = tokens_per_batch / seconds
-            if "num_target_tokens" in metrics:
-                metrics["target_tokens_per_second"] = metrics["num_target_tokens"] / seconds
-            metrics["mfu"] = flops.mfu(flops_per_sequence * batch_size, seconds, peak, num_devices) if peak else None
-            return metrics
-
-        def emit(step: int, metrics: dict) -> None:
-            writer.write(step, metrics)
-            if progress is not None:
-                progress.update(step - progress.n)
-                progress.set_postfix(loss=f"{metrics['loss']:.4f}", refresh=False)
-            summary["final_step"], summary["last_loss"] = step, metrics["loss"]
-
-        step = start_step
-        while step < train_steps:
-            try:
-                local_batch = next(batches)
-            except StopIteration:
-                raise RuntimeError(f"training data ran out at step {step} (input position {position})") from None
-            check_batch(local_batch, spec, f"training batch at input position {position}")
-            state, device_metrics = trainer.train_step(state, trainer.make_global_batch(local_batch))
-            step += 1
-            position += 1
-            if step == start_step + 1 and primary:
-                gin_utils.write_operative_config(model_dir)  # now every configurable has been called
-            if pending is not None:
-                emit(pending[0], collect(*pending))  # the previous step's metrics, fetched while this step runs
-                pending = None
-            stop = watcher.should_stop(step)
-            save = stop or step % checkpoint_period == 0 or step == train_steps
-            run_eval = bool(eval_period) and (step % eval_period == 0 or step == train_steps) and (
-                eval_data is not None or inference_evaluator is not None)
-            if not (save or run_eval):
-                pending = (step, device_metrics)
-                continue
-            metrics = collect(step, device_metrics)  # the NaN check comes before anything is saved
-            if run_eval:
-                eval_metrics = evaluate(step)
-                metrics.update(eval_metrics)
-                if primary:
-                    print(f"xlit train: step {step} eval " + ", ".join(f"{k}={v:.4g}" for k, v in eval_metrics.items()),
-                          flush=True)
-            emit(step, metrics)  # written before the checkpoint of this step exists
-            if save:
-                checkpointer.save(step, state, position)
-                last_saved = step
-            clock.lap()  # eval and checkpoint time is not step time
-            if stop:
-                checkpointer.wait()
-                summary["status"] = "preempted"
-                if primary:
-                    print(f"xlit train: SIGTERM: saved checkpoint {step} and stopped", flush=True)
+    def step_loop(self, loop: LoopState) -> None:
+        """Train until train_steps, a SIGTERM (checkpoint, then stop) or an error."""
+        while loop.step < self.settings.train_steps:
+            device_metrics = self.train_step(loop)
+            if loop.step == loop.start_step + 1:
+                self.after_first_step()
+            if loop.pending is not None:  # the previous step's metrics, fetched while this step runs
+                self.emit(loop, loop.pending[0], self.collect(loop, *loop.pending))
+                loop.pending = None
+            if not self.periodic_actions(loop, device_metrics):
                 break
-        if pending is not None:
-            emit(pending[0], collect(*pending))
-        checkpointer.wait()
-        if progress is not None:
-            progress.close()
+        if loop.pending is not None:
+            self.emit(loop, loop.pending[0], self.collect(loop, *loop.pending))
+            loop.pending = None
+
+    def train_step(self, loop: LoopState) -> dict:
+        """One optimizer step on the next batch; returns its metrics, still on the device."""
+        try:
+            local_batch = next(self.batches)
+        except StopIteration:
+            raise RuntimeError(f"training data ran out at step {loop.step} (input position {loop.position})") from None
+        check_batch(local_batch, self.spec, f"training batch at input position {loop.position}")
+        loop.state, device_metrics = self.trainer.train_step(loop.state, self.trainer.make_global_batch(local_batch))
+        loop.step += 1
+        loop.position += 1
+        self.started = True
+        return device_metrics
+
+    def after_first_step(self) -> None:
+        """Every configurable has been called now: refuse unread gin bindings, write the operative config."""
+        check_all_bindings_read()
+        if self.primary:
+            gin_utils.write_operative_config(self.settings.model_dir)
+
+    def periodic_actions(self, loop: LoopState, device_metrics: dict) -> bool:
+        """Metrics, eval and checkpoint of this step as due (metrics first); False to stop (SIGTERM)."""
+        settings, step = self.settings, loop.step
+        stop = self.watcher.should_stop(step)
+        save = stop or step % settings.checkpoint_period == 0 or step == settings.train_steps
+        run_eval = bool(settings.eval_period) and (step % settings.eval_period == 0 or step == settings.train_steps) \
+            and (settings.eval_data is not None or settings.inference_evaluator is not None)
+        if not (save or run_eval):
+            loop.pending = (step, device_metrics)
+            return True
+        metrics = self.collect(loop, step, device_metrics)  # the NaN check comes before anything is saved
+        if run_eval:
+            metrics.update(self.evaluate(loop))
+        self.emit(loop, step, metrics)  # written before the checkpoint of this step exists
+        if save:
+            self.checkpointer.save(step, loop.state, loop.position)
+            loop.last_saved = step
+        self.clock.lap()  # eval and checkpoint time is not step time
+        if stop:
+            self.checkpointer.wait()
+            loop.status = "preempted"
+            if self.primary:
+                print(f"xlit train: SIGTERM: saved checkpoint {step} and stopped", flush=True)
+            return False
+        return True
+
+    def finish(self, loop: LoopState) -> None:
+        """Wait for checkpoints; a completed run exports its final params to MODEL_DIR/export/."""
+        self.checkpointer.wait()
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
+        if loop.status == "completed":
+            self.export(loop.state)
+
+    def export(self, state: Any) -> None:
+        """MODEL_DIR/export/: an xlit checkpoint of the params (config.json + params/) and spiece.model."""
+        from xlit_jax.checkpoints import save_xlit
+
+        export_dir = self.settings.model_dir / EXPORT_SUBDIR
+        if self.primary and export_dir.exists():
+            shutil.rmtree(export_dir)
+        multihost.sync("xlit_export_start")
+        save_xlit(state.params, self.settings.model_config, export_dir)
+        if self.primary:
+            self._copy_vocabulary(export_dir / VOCABULARY_NAME)
+            print(f"xlit train: exported the final params to {export_dir}", flush=True)
+        multihost.sync("xlit_export_done")
+
+    # ------------------------------------------------------------------ metrics and evaluation
+    def collect(self, loop: LoopState, step: int, device_metrics: dict) -> dict:
+        """Fetch a step's metrics, stop on a non-finite loss, add throughput and MFU."""
+        from xlit_jax import flops
+
+        metrics = {k: float(_host_value(v)) for k, v in device_metrics.items()}
+        if not math.isfinite(metrics.get("loss", 0.0)):
+            last = loop.last_saved if loop.last_saved is not None else "none"
+            raise FloatingPointError(f"non-finite loss {metrics['loss']} at step {step}; stopping without saving that "
+                                     f"state (last good checkpoint: {last} in {self.checkpointer.directory})")
+        seconds = self.clock.lap()
+        metrics["step_seconds"] = seconds
+        metrics["sequences_per_second"] = self.settings.batch_size / seconds
+        metrics["tokens_per_second"] = self.tokens_per_batch / seconds
+        if "num_target_tokens" in metrics:
+            metrics["target_tokens_per_second"] = metrics["num_target_tokens"] / seconds
+        metrics["mfu"] = (flops.mfu(self.flops_per_batch, seconds, self.peak_flops, jax.device_count())
+                          if self.peak_flops else None)
+        return metrics
+
+    def emit(self, loop: LoopState, step: int, metrics: dict) -> None:
+        """Write one step's record and move the progress bar."""
+        self.writer.write(step, metrics)
+        if self.progress is not None:
+            self.progress.update(step - self.progress.n)
+            self.progress.set_postfix(loss=f"{metrics['loss']:.4f}", refresh=False)
+        loop.last_loss = metrics["loss"]
+
+    def evaluate(self, loop: LoopState) -> dict[str, float]:
+        """Teacher-forced eval and the inference evaluator on the current params."""
+        settings, results = self.settings, {}
+        if settings.eval_data is not None:
+            results.update(_teacher_forced_eval(self.trainer, loop.state.params, settings.eval_data,
+                                                settings.batch_size, settings.eval_steps))
+        if settings.inference_evaluator is not None:
+            for name, value in dict(settings.inference_evaluator(loop.state.params, loop.step)).items():
+                results[name if "/" in name else f"infer/{name}"] = float(value)
+        if self.primary:
+            print(f"xlit train: step {loop.step} eval " + ", ".join(f"{k}={v:.4g}" for k, v in results.items()),
+                  flush=True)
+        return results
+
+    # ------------------------------------------------------------------ bookkeeping
+    def summary(self, loop: LoopState) -> dict[str, Any]:
+        """What train() returns."""
+        summary = {"start_step": loop.start_step, "final_step": loop.step, "status": loop.status,
+                   "model_dir": str(self.settings.model_dir)}
+        if loop.last_loss is not None:
+            summary["last_loss"] = loop.last_loss
         return summary
-    finally:
-        if batches is not None:
-            batches.close()
-        if watcher is not None:
-            watcher.close()
-        if writer is not None:
-            writer.close()
-        if checkpointer is not None:
-            checkpointer.close()
-        lock.release()
+
+    def _copy_vocabulary(self, target: Path) -> None:
+        path = self.settings.vocabulary_path
+        if path is not None and not _is_remote(path):
+            shutil.copyfile(path, target)
+
+    def close(self, failed: bool = False) -> None:
+        """Stop threads, flush metrics, close the checkpointer, release the lock; a failed run that never
+        took a step and made MODEL_DIR removes it again."""
+        try:
+            if self.batches is not None:
+                self.batches.close()
+            if self.watcher is not None:
+                self.watcher.close()
+            if self.writer is not None:
+                self.writer.close()
+            if self.progress is not None:
+                self.progress.close()
+            if self.checkpointer is not None:
+                self.checkpointer.close()
+        finally:
+            self.lock.release()
+            if failed and not self.started and self.created_model_dir and self.primary:
+                shutil.rmtree(self.settings.model_dir, ignore_errors=True)  # a run that never started leaves nothing
 
 
 def _teacher_forced_eval(trainer: Any, params: Any, eval_data: BatchSource, batch_size: int, eval_steps: int) -> dict[str, float]:

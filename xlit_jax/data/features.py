@@ -20,6 +20,21 @@ def feature_names(pack: bool) -> tuple[str, ...]:
     return UNPACKED_FEATURES + (PACKED_EXTRA_FEATURES if pack else ())
 
 
+def check_task_feature_lengths(task_feature_lengths: Mapping[str, int], where: str) -> dict[str, int]:
+    """The lengths as a dict; ValueError naming the key when `inputs`/`targets` is missing or not a positive int."""
+    if not isinstance(task_feature_lengths, Mapping):
+        raise ValueError(f"{where}: task_feature_lengths must be a mapping like {{'inputs': 512, 'targets': 128}}, "
+                         f"got {task_feature_lengths!r}")
+    lengths = dict(task_feature_lengths)
+    for key in ("inputs", "targets"):
+        if key not in lengths:
+            raise ValueError(f"{where}: task_feature_lengths has no {key!r} length: {lengths}")
+    for key, value in lengths.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{where}: task_feature_lengths[{key!r}] must be a positive integer, got {value!r}")
+    return {key: int(value) for key, value in lengths.items()}
+
+
 def feature_length(name: str, task_feature_lengths: Mapping[str, int]) -> int:
     """Sequence length of one model feature: encoder features use `inputs`, decoder ones `targets`."""
     key = "inputs" if name in ENCODER_FEATURES else "targets"
