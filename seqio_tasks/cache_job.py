@@ -200,6 +200,13 @@ def run(job: CacheJob, runner: str = "DirectRunner", pipeline_args: Sequence[str
     return records.read_index(job.output_dir)
 
 
+def default_runner() -> str:
+    """DirectRunner when apache-beam is installed, else InProcess (both write the same cache)."""
+    import importlib.util
+
+    return "DirectRunner" if importlib.util.find_spec("apache_beam") is not None else IN_PROCESS
+
+
 def default_num_shards() -> int:
     """One shard per CPU on this machine (at least 1)."""
     return max(1, os.cpu_count() or 1)

@@ -87,6 +87,8 @@ def test_xlit_cache_command(tmp_path, vocab, monkeypatch, capsys):
     assert cache.main(["--mixture", TASK, "--output", str(tmp_path / "c"), "--vocabulary", str(vocab),
                        "--runner", "InProcess"]) == 1
     assert "already holds a cache" in capsys.readouterr().err
+    assert cache.main(["--mixture", TASK, "--output", "x", "--runner", "InProcess", "--num_shard", "3"]) == 2
+    assert "unknown arguments ['--num_shard', '3']" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cache.main(["--mixture", TASK, "--output", "x", "--task_feature_lengths", "inputs=0,targets=8"])
 

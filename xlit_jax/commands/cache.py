@@ -8,7 +8,8 @@ On a cluster the same Apache Beam pipeline runs with a runner and its options, p
     xlit cache --mixture p3_t0_train --output /mnt/shared/p3 --num_shards 1024 \
         --runner DataflowRunner --project P --region R --temp_location gs://B/tmp
 
-`--runner InProcess` writes the shards in this process without Beam. Train from the output with
+`--runner InProcess` (the default when apache-beam is not installed) writes the same shards in
+this process without Beam. Train from the output with
 gin/runs/finetune_cached.gin (`xlit.RecordData`).
 """
 from __future__ import annotations
@@ -32,22 +33,13 @@ def parse_lengths(text: str) -> dict[str, int]:
 
 def register_tasks(vocabulary_path: str) -> None:
     """Register the built-in tasks and mixtures for `vocabulary_path` (runs again in every Beam worker)."""
-    try:
-        from seqio_tasks import registration
-    except ImportError:
-        registration = None
-    if registration is not None:
-        from seqio_tasks import paths
+    from seqio_tasks import paths, registration
 
-        registration.register_builtin(vocabulary_path, data_dir=paths.data_dir(), korani_dir=paths.korani_dir())
-    else:
-        from seqio_tasks import mixtures, vocab
-
-        mixtures.register_all(vocab.get_vocabulary(vocabulary_path))
+    registration.register_builtin(vocabulary_path, data_dir=paths.data_dir(), korani_dir=paths.korani_dir())
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xlit cache", description=__doc__.split("\n")[0],
+    parser = argparse.ArgumentParser(prog="xlit cache", description=__doc__.split("\n")[0], allow_abbrev=False,
                                      epilog="Unknown flags are passed to the Beam runner as pipeline options.")
     parser.add_argument("--mixture", required=True, help="seqio task or mixture name")
     parser.add_argument("--output", required=True, help="output directory (shared storage on a cluster)")
@@ -63,8 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count_examples", action=argparse.BooleanOptionalAction, default=True,
                         help="record per-task example counts in the index (one more preprocessing pass)")
-    parser.add_argument("--runner", default="DirectRunner",
-                        help="DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, ... or InProcess (no Beam)")
+    parser.add_argument("--runner", default=None,
+                        help="DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, ... or InProcess (no Beam); "
+                        "default: DirectRunner when apache-beam is installed, else InProcess (same output)")
     parser.add_argument("--overwrite", action="store_true")
     return parser
 
@@ -75,6 +68,11 @@ def main(argv: list[str]) -> int:
     from seqio_tasks import cache_job, vocab
 
     vocabulary_path = vocab.vocabulary_path(args.vocabulary)
+    runner = args.runner or cache_job.default_runner()
+    if runner == cache_job.IN_PROCESS and pipeline_args:
+        print(f"xlit cache: error: unknown arguments {pipeline_args} (only a Beam runner takes pipeline options)",
+              file=sys.stderr)
+        return 2
     start = time.time()
     try:
         job = cache_job.CacheJob(
@@ -84,7 +82,7 @@ def main(argv: list[str]) -> int:
             shuffle=args.shuffle, seed=args.seed, count_examples=args.count_examples,
             register=functools.partial(register_tasks, vocabulary_path),
         )
-        index = cache_job.run(job, runner=args.runner, pipeline_args=pipeline_args, overwrite=args.overwrite)
+        index = cache_job.run(job, runner=runner, pipeline_args=pipeline_args, overwrite=args.overwrite)
     except (ValueError, FileExistsError, RuntimeError) as err:
         print(f"xlit cache: error: {err}", file=sys.stderr)
         return 1
