@@ -47,6 +47,8 @@ def test_commonsense_qa_and_cos_e(p3, split, stem, count):
     expected = Counter("ABCDE".index(r["answerKey"]) for r in rows)
     cqa = loaded("commonsense_qa", split)
     assert len(cqa) == len(rows) == count
+    repeated = sum(len({c["text"] for c in r["question"]["choices"]}) < 5 for r in rows)
+    assert get_source("commonsense_qa").last_load_report.counts.get("duplicate_choices", 0) == repeated > 0
     assert Counter(e["label"] for e in cqa) == expected
     explanations = {r["id"]: r["explanation"] for r in jsonl(p3 / f"cos_e/cose_{stem}_v1.11_processed.jsonl")}
     by_id = {r["id"]: r for r in rows}

@@ -8,8 +8,11 @@ from seqio_tasks import templating
 
 HELDOUT_FAMILIES = ("nli", "copa", "completion", "wic", "coref_wsc", "coref_winogrande", "story_cloze")
 KOREAN_TRAINING_FAMILIES = ("boolq", "sentiment", "hate_speech", "paraphrase", "sts", "intent", "extractive_qa",
-                            "translation", "summarization")
-ENGLISH_TRAINING_FAMILIES = ("boolq", "multirc", "paraphrase", "sentiment", "extractive_qa")
+                            "translation", "summarization",
+                            # T0's English training families: Korean KORANI-style templates for English data
+                            "multiple_choice_qa", "topic_classification", "concepts_to_text", "answer_selection")
+ENGLISH_TRAINING_FAMILIES = ("boolq", "multirc", "paraphrase", "sentiment", "extractive_qa", "multiple_choice_qa",
+                             "topic_classification", "concepts_to_text", "answer_selection")
 ROWS_PER_DATASET = 40
 
 # One small canonical example per family (written here), labelled.
@@ -40,8 +43,14 @@ INLINE_EXAMPLES = {
     "summarization": {"idx": 0, "document": "첫 문장이다. 둘째 문장이다. 셋째 문장이다.", "summary": "첫 문장이다.",
                       "title": "제목"},
     "multirc": {"idx": 0, "paragraph": "Sue has two cats.", "question": "How many cats?", "answer": "two", "label": 1},
+    "multiple_choice_qa": {"idx": 0, "context": "M: Shall we take the bus?\nW: No, let's walk.", "question": "How will they go?",
+                           "choices": ["By bus.", "On foot.", "By car."], "label": 1},
+    "topic_classification": {"idx": 0, "text": "Who wrote Hamlet ?", "label": 3},
+    "concepts_to_text": {"idx": 0, "concepts": ["dog", "frisbee", "catch"], "target": "The dog jumps to catch the frisbee."},
+    "answer_selection": {"idx": 0, "question": "Where is Seoul?", "answer": "Seoul is in South Korea.", "label": 1},
 }
 INLINE_LABEL_NAMES = {
+    "topic_classification": ["abbreviation", "entity", "description", "human", "location", "number"],
     "sentiment": ["negative", "positive"],
     "hate_speech": ["none", "offensive", "hate"],
     "intent": ["fragment", "statement", "question", "command", "rhetorical_question", "rhetorical_command",
@@ -50,6 +59,10 @@ INLINE_LABEL_NAMES = {
 
 # The 2-label sets of the families whose templates may be written for 2-label data only.
 BINARY_LABEL_NAMES = {"sentiment": ["negative", "positive"], "hate_speech": ["default", "spoiled"]}
+# Other label sets of a family, for templates written for one dataset's labels (AG News topics).
+OTHER_LABEL_NAMES = {"topic_classification": ["world", "sports", "business", "sci_tech"],
+                     "intent": ["yes_no_question", "alternative_question", "wh_question", "prohibition", "requirement",
+                                "strong_requirement"]}
 
 
 def _counts():
@@ -114,7 +127,8 @@ def _bound(template):
 @pytest.mark.parametrize("template", templating.load_templates(), ids=lambda t: f"{t.family}/{t.id}")
 def test_every_template_renders_its_familys_inline_example(template):
     if template.label_words is not None and not template.can_verbalize(INLINE_LABEL_NAMES[template.family]):
-        template = template.for_dataset(BINARY_LABEL_NAMES[template.family])   # a template for 2-label data
+        names = OTHER_LABEL_NAMES.get(template.family) or BINARY_LABEL_NAMES[template.family]   # another label set
+        template = template.for_dataset(names)
         example = {**INLINE_EXAMPLES[template.family], "label": 1}
     else:
         template = _bound(template)
@@ -196,7 +210,8 @@ def test_every_template_renders_real_examples(shared_data, source_name):
         for row in rows:
             rendered = template.render(row)
             assert rendered.inputs.strip(), (template.name, row["idx"])
-            if rendered.options is not None:
+            if rendered.options is not None and not (template.family == "multiple_choice_qa"
+                                                     and len(set(row["choices"])) < len(row["choices"])):
                 assert len(set(rendered.options)) == len(rendered.options), template.name
             if labelled and template.original_task:
                 assert rendered.targets.strip(), (template.name, row["idx"])

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from seqio_tasks.sources import fields, readers
-from seqio_tasks.sources.base import RemoteRef, Source
+from seqio_tasks.sources.base import NOTES_KEY, RemoteRef, Source
 from seqio_tasks.sources.errors import MalformedFileError, RowError
 from seqio_tasks.sources.fields import NO_YES
 from seqio_tasks.sources.readers import BadRecord, RawRecord
@@ -66,6 +66,13 @@ def _no_shared_reader(paths: Sequence[Path]) -> Iterator[RawRecord]:
 
 # ---------------------------------------------------------------- multiple-choice QA
 
+def _noted(example: dict) -> dict:
+    """Counts a multiple-choice row whose choices repeat a text (CommonsenseQA has 146) in the load report."""
+    if len(set(example["choices"])) < len(example["choices"]):
+        example[NOTES_KEY] = ["duplicate_choices"]
+    return example
+
+
 def _choices(values: Sequence[Any], name: str) -> list[str]:
     result = []
     for position, value in enumerate(values):
@@ -83,9 +90,9 @@ def _commonsense_qa(row: dict) -> dict:
     if letters != list(CQA_LETTERS):
         raise RowError(f"choices must be labelled A-E in order, got {letters}")
     choices = _choices([c.get("text") for c in question["choices"]], "choices")
-    return {"context": "", "question": fields.text(question, "stem"), "choices": choices,
-            "label": fields.label_of(row["answerKey"], CQA_LETTERS, "answerKey"),
-            "id": fields.text(row, "id"), "question_concept": fields.text(question, "question_concept", allow_empty=True)}
+    return _noted({"context": "", "question": fields.text(question, "stem"), "choices": choices,
+                   "label": fields.label_of(row["answerKey"], CQA_LETTERS, "answerKey"), "id": fields.text(row, "id"),
+                   "question_concept": fields.text(question, "question_concept", allow_empty=True)})
 
 
 def cos_e_records(paths: Sequence[Path]) -> Iterator[RawRecord]:
@@ -122,9 +129,9 @@ SOCIAL_IQA_LABELS = ("1", "2", "3")
 
 
 def _social_i_qa(row: dict) -> dict:
-    return {"context": fields.text(row, "context"), "question": fields.text(row, "question"),
-            "choices": [fields.text(row, key) for key in ("answerA", "answerB", "answerC")],
-            "label": fields.label_of(row["_label"], SOCIAL_IQA_LABELS, "label (labels file)")}
+    return _noted({"context": fields.text(row, "context"), "question": fields.text(row, "question"),
+                   "choices": [fields.text(row, key) for key in ("answerA", "answerB", "answerC")],
+                   "label": fields.label_of(row["_label"], SOCIAL_IQA_LABELS, "label (labels file)")})
 
 
 def dream_questions(paths: Sequence[Path]) -> Iterator[RawRecord]:
@@ -150,14 +157,14 @@ def _dream(row: dict) -> dict:
     if answer not in choices:
         raise RowError(f"answer {answer!r} is not among the choices {choices}")
     dialogue = [turn.strip() for turn in turns]
-    return {"context": "\n".join(dialogue), "question": fields.text(row, "question"), "choices": choices,
-            "label": choices.index(answer), "dialogue": dialogue, "dialogue_id": str(row["dialogue_id"])}
+    return _noted({"context": "\n".join(dialogue), "question": fields.text(row, "question"), "choices": choices,
+                   "label": choices.index(answer), "dialogue": dialogue, "dialogue_id": str(row["dialogue_id"])})
 
 
 def _cosmos_qa(row: dict) -> dict:
-    return {"context": fields.text(row, "context"), "question": fields.text(row, "question"),
-            "choices": [fields.text(row, f"answer{i}") for i in range(4)],
-            "label": fields.integer(row["label"], "label", range(4)), "id": fields.text(row, "id")}
+    return _noted({"context": fields.text(row, "context"), "question": fields.text(row, "question"),
+                   "choices": [fields.text(row, f"answer{i}") for i in range(4)],
+                   "label": fields.integer(row["label"], "label", range(4)), "id": fields.text(row, "id")})
 
 
 _WHITESPACE_LINE = re.compile(r"[ \t]*\n[ \t]*")
@@ -209,10 +216,9 @@ def _quail(row: dict) -> dict:
     order = list(range(len(answers)))
     random.Random(zlib.crc32(qid.encode("utf-8"))).shuffle(order)
     texts = _choices([answers[k][2] for k in order], "answers")
-    return {"context": row["context"], "question": fields.text(row, "question"),
-            "choices": texts, "label": order.index(correct[0]),
-            "id": qid, "domain": str(row["domain"] or ""),
-            "question_type": str(row["question_type"] or ""), "title": row["title"]}
+    return _noted({"context": row["context"], "question": fields.text(row, "question"),
+                   "choices": texts, "label": order.index(correct[0]), "id": qid, "domain": str(row["domain"] or ""),
+                   "question_type": str(row["question_type"] or ""), "title": row["title"]})
 
 
 # ---------------------------------------------------------------- sentiment, topic
