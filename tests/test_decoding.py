@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xlit_jax import decoding
+from xlit_jax import batching, decoding
 from xlit_jax.checkpoints.hf import from_hf_state_dict
 from xlit_jax.models import mt5
 
@@ -320,3 +320,19 @@ def test_greedy_and_beam_equal_transformers_generate_at_256_token_inputs(hf_and_
     beam = decoding.beam_search(MODEL, params, tokens, num_beams=3, max_decode_length=12, length_penalty=0.0)
     np.testing.assert_array_equal(beam, hf_generate(model, tokens, 12, num_beams=3, length_penalty=0.0,
                                                     early_stopping=False))
+
+
+def test_generate_batched_buckets_inputs_and_keeps_input_order(hf_and_params):
+    _, params = hf_and_params
+    tokens = padded_batch(14, batch=7, length=12)
+    rows = [list(r[r > 0]) for r in tokens]
+    expected = decoding.greedy_decode(MODEL, params, tokens, max_decode_length=8)
+    buckets = batching.Buckets(input_lengths=(16,))
+    with batching.CompilationCounter() as first:
+        outputs = decoding.generate_batched(MODEL, params, rows, batch_size=3, padding=buckets, max_decode_length=8)
+    np.testing.assert_array_equal(np.stack(outputs), expected)
+    seen = []
+    with batching.CompilationCounter() as second:
+        decoding.generate_batched(MODEL, params, rows[::-1][:5], batch_size=3, padding=buckets, max_decode_length=8,
+                                  progress=seen.append)
+    assert first.count >= 1 and second.count == 0 and seen == [3, 2]

@@ -25,12 +25,13 @@ hypotheses are finished, which xlit never does.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from xlit_jax import batching
 from xlit_jax.models.mt5 import (init_decoder_cache, merge_caches, prefill_decoder_cache,
                                  split_cross_attention_cache)
 
@@ -298,3 +299,31 @@ def generate(model: Any, params: Any, encoder_input_tokens: Any, *, method: str 
         rng = kwargs.pop("rng", 0)
         return sample(model, params, encoder_input_tokens, rng, **kwargs)
     raise ValueError(f"generate: unknown method {method!r}; use 'greedy', 'beam' or 'sample'")
+
+
+def generate_batched(model: Any, params: Any, inputs: Sequence[Sequence[int]], *, batch_size: int = 16,
+                     max_input_length: int | None = None, padding: batching.Padding | None = None,
+                     progress: Callable[[int], Any] | None = None, **generate_kwargs) -> list[np.ndarray]:
+    """Output tokens per input (unpadded token lists in, [max_decode_length] arrays out, input order).
+
+    Inputs are sorted by length, cut to max_input_length, batched batch_size rows at a time and
+    padded to `padding`'s input-length buckets (default `batching.DEFAULT_BUCKETS`), so the number
+    of compilations is bounded whatever the tasks. generate_kwargs go to `generate` (method,
+    max_decode_length, ...). progress(n) is called after each batch. With method='sample', which
+    rows share a batch (and so the random draws) depends on the sort.
+    """
+    if batch_size < 1:
+        raise ValueError(f"generate_batched: batch_size must be >= 1, got {batch_size}")
+    for i, tokens in enumerate(inputs):
+        if len(tokens) == 0:
+            raise ValueError(f"generate_batched: input {i} has no tokens")
+    inputs = [list(x)[:max_input_length] if max_input_length else list(x) for x in inputs]
+    outputs: list[np.ndarray | None] = [None] * len(inputs)
+    for chunk in batching.length_sorted_chunks([len(x) for x in inputs], batch_size):
+        batch = batching.pad_inputs([inputs[i] for i in chunk], batch_size, padding)
+        tokens = np.asarray(generate(model, params, batch, **generate_kwargs))
+        for row, i in enumerate(chunk):
+            outputs[i] = tokens[row]
+        if progress is not None:
+            progress(len(chunk))
+    return outputs  # type: ignore[return-value]
