@@ -87,6 +87,9 @@ def _params_shapes(state_dir: Path) -> dict[str, tuple[int, ...]]:
                               f"{str(error)[:300]})") from error
     tree = getattr(metadata, "item_metadata", metadata)
     tree = getattr(tree, "tree", tree)
+    if tree is None:
+        raise CheckpointError(f"{state_dir}: unreadable orbax checkpoint (no metadata; found "
+                              f"{_listing(state_dir) or 'nothing'})")
     if not isinstance(tree, dict) or not isinstance(tree.get("params"), dict):
         found = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
         raise CheckpointError(f"{state_dir}: not an xlit TrainState (no 'params' subtree; found {found})")
