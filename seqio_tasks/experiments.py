@@ -1,14 +1,12 @@
 """Mixtures that experiment gin files name beyond the built-in ones: pinch mixtures and task subsets.
 
-An experiment file (gin/experiments/*.gin) that trains on such a mixture points the data at
+An experiment file (gin/experiments/*.gin) that trains on such a mixture binds
 
-    train_data/xlit.SeqioData.register_fn = "seqio_tasks.experiments.register_experiment_mixtures"
     xlit.register_experiment_mixtures.mixture_fns = [@xlit.pinch_mixture]     # or @xlit.subset_mixture
 
-and binds the mixture's parts (`xlit.pinch_mixture.base_mixture = "korani_train"`, ...).
-`SeqioData` calls the register function when its mixture name is not registered yet: it
-registers every task and built-in mixture (`seqio_tasks.mixtures.register_all`), then calls
-each configured function, which registers one mixture through the registry's public API
+and the mixture's parts (`xlit.pinch_mixture.base_mixture = "korani_train"`, ...). The CLI
+calls `register_experiment_mixtures()` right after `registration.register_builtin`: each
+configured function registers one mixture through the registry's public API
 (`mixtures.make_pinch_mixture`, `mixtures.make_mixture_from_tasks`).
 """
 from __future__ import annotations
@@ -17,7 +15,7 @@ from typing import Callable, Sequence
 
 import gin
 
-from seqio_tasks import mixtures, naming, task_specs
+from seqio_tasks import catalog, mixtures, naming, task_specs
 
 
 @gin.configurable(module="xlit")
@@ -51,13 +49,12 @@ def subset_mixture(name: str = gin.REQUIRED, datasets: Sequence[str] = gin.REQUI
             raise ValueError(f"subset mixture {name!r}: dataset {dataset!r} has no training task {task!r}") from error
         if not task_specs.has_data(spec, task_specs.train_split(spec)):
             raise ValueError(f"subset mixture {name!r}: training data of {dataset!r} ({task}) is not present "
-                             "(set XLIT_DATA_DIR)")
+                             f"(set {catalog.DATA_DIR_SETTING})")
         task_names.append(task)
     return mixtures.make_mixture_from_tasks(name, task_names, mixtures.examples_rate(temperature=temperature)).name
 
 
 @gin.configurable(module="xlit")
 def register_experiment_mixtures(mixture_fns: Sequence[Callable[[], str]] = ()) -> list[str]:
-    """Registers every task and built-in mixture, then each configured experiment mixture; returns their names."""
-    mixtures.register_all()
+    """Registers each configured experiment mixture (after `register_builtin`); returns their names."""
     return [fn() for fn in mixture_fns]

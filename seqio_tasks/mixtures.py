@@ -3,9 +3,10 @@
 Importing this module (and `mixture_definitions`) needs neither seqio nor TensorFlow; the
 functions that register import seqio themselves.
 
-Registered by `register_all()` (tasks first, then mixtures), which is the one place that
-fills the seqio registries; `import seqio_tasks.registered` calls it (the seqio habit of
-registering by import). Nothing else registers on import.
+Registered by `register_mixtures()`, which `seqio_tasks.registration.register_builtin` calls
+after the tasks (the one place that fills the seqio registries; nothing registers on
+import). Every mixture is recorded in the task catalog, whose `reset` removes it again.
+`check_training_mixture` is the check a trainer runs before building anything.
 
 Which tasks go into a mixture: those whose data files are present when the mixture is
 registered (a file-existence check, no data is read). A mixture that would be empty is
@@ -29,14 +30,12 @@ from __future__ import annotations
 import functools
 import logging
 import random
-from typing import Callable, Sequence
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import gin
 
 from seqio_tasks import naming, task_specs
-from seqio_tasks.vocab import get_vocabulary
+from seqio_tasks.catalog import CATALOG, DATA_DIR_SETTING, TaskCatalog, suggestion
 
 if TYPE_CHECKING:
     import seqio
@@ -46,7 +45,8 @@ log = logging.getLogger(__name__)
 T0_CAP = 500_000
 TRAIN_MIXTURES = {"p3_t0_train": ("p3",), "korani_train": ("korani",), "bilingual_train": ("p3", "korani")}
 HELDOUT_META = {"p3": "en", "korani": "ko"}
-_STATE: dict = {"key": None, "mixtures": []}
+META_LANGUAGE = HELDOUT_META   # the data language of each meta-dataset
+ALLOW_MONOLINGUAL_HINT = "--gin.ALLOW_MONOLINGUAL=True"
 
 
 # ------------------------------------------------------------------------------ rates
@@ -101,15 +101,19 @@ def examples_rate_value(task_name: str, cap: float | None = T0_CAP, temperature:
 # ------------------------------------------------------------------------ registering
 
 
-def _register_mixture(name: str, task_rates: Sequence[tuple[str, object]]) -> seqio.Mixture:
+def _register_mixture(name: str, task_rates: Sequence[tuple[str, object]], catalog: TaskCatalog = CATALOG,
+                      pinch_from: dict[str, list[str]] | None = None) -> seqio.Mixture:
     import seqio
 
     if name in seqio.MixtureRegistry.names():
         seqio.MixtureRegistry.remove(name)
-    return seqio.MixtureRegistry.add(name, list(task_rates))
+    mixture = seqio.MixtureRegistry.add(name, list(task_rates))
+    catalog.add_mixture(name, [task for task, _ in task_rates], pinch_from)
+    return mixture
 
 
-def make_mixture_from_tasks(name: str, task_names: Sequence[str], rate: object | None = None) -> seqio.Mixture:
+def make_mixture_from_tasks(name: str, task_names: Sequence[str], rate: object | None = None,
+                            catalog: TaskCatalog = CATALOG) -> seqio.Mixture:
     """Registers a mixture of registered tasks; rate: number or function of the task (default examples_rate())."""
     import seqio
 
@@ -119,17 +123,16 @@ def make_mixture_from_tasks(name: str, task_names: Sequence[str], rate: object |
     if missing:
         raise KeyError(f"mixture {name!r}: tasks not registered: {missing[:5]}")
     rate = examples_rate() if rate is None else rate
-    return _register_mixture(name, [(t, rate) for t in task_names])
+    return _register_mixture(name, [(t, rate) for t in task_names], catalog)
 
 
-def _present(spec: task_specs.TaskSpec) -> bool:
-    split = task_specs.train_split(spec) if spec.info.kind == "train" else None
-    return task_specs.has_data(spec, split)
+def _present(spec: task_specs.TaskSpec, catalog: TaskCatalog = CATALOG) -> bool:
+    return catalog.has_data(spec)
 
 
-def mixture_definitions() -> dict[str, list[str]]:
+def mixture_definitions(catalog: TaskCatalog = CATALOG) -> dict[str, list[str]]:
     """Mixture name -> the task names it would hold if all data were present (no data read)."""
-    specs = task_specs.all_specs()
+    specs = catalog.specs()
     out: dict[str, list[str]] = {}
     for name, metas in TRAIN_MIXTURES.items():
         out[name] = [s.name for s in specs if s.info.kind == "train" and s.info.meta in metas
@@ -150,43 +153,107 @@ def mixture_definitions() -> dict[str, list[str]]:
     return {name: task_names for name, task_names in out.items() if task_names}
 
 
-def register_mixtures() -> list[str]:
-    """Registers the training and held-out mixtures over the tasks with data present."""
-    registered = []
-    for name, task_names in mixture_definitions().items():
-        present = [t for t in task_names if _present(task_specs.get_spec(t))]
+def register_mixtures(catalog: TaskCatalog = CATALOG) -> list[str]:
+    """Registers the training and held-out mixtures over the tasks with data present.
+
+    A mixture none of whose tasks has data is not registered (one summary line lists them);
+    `bilingual_train` with one language only is registered with a warning that names the
+    missing language (`check_training_mixture` refuses to train on it).
+    """
+    registered, empty = [], []
+    for name, task_names in mixture_definitions(catalog).items():
+        present = [t for t in task_names if _present(catalog.get(t), catalog)]
         if not present:
-            log.info("mixture %s: no task has data here; not registered", name)
+            empty.append(name)
             continue
         is_train = not name.split(".")[0].endswith("_heldout")
         rate = training_rate() if is_train else examples_rate(cap=None)
-        _register_mixture(name, [(t, rate) for t in present])
+        _register_mixture(name, [(t, rate) for t in present], catalog)
         registered.append(name)
+        missing = missing_languages(name, catalog)
+        if missing:
+            log.warning("mixture %s holds no %s data (only %s tasks with data); training on it needs %s",
+                        name, "/".join(missing), len(present), ALLOW_MONOLINGUAL_HINT)
+    if empty:
+        log.info("%d mixtures have no task with data under %s, not registered: %s%s", len(empty),
+                 catalog.data_dir or "no data directory", ", ".join(empty[:6]), ", ..." if len(empty) > 6 else "")
     return registered
 
 
-def register_all(vocabulary: seqio.Vocabulary | None = None) -> dict[str, list[str]]:
-    """Registers every task and mixture once (again only when the vocabulary or data directory changed)."""
+# ------------------------------------------------------------------------- checking
+
+
+def _languages_with_data(task_names: Sequence[str], catalog: TaskCatalog) -> set[str]:
+    return {catalog.get(t).info.data_language for t in task_names if t in catalog and catalog.has_data(catalog.get(t))}
+
+
+def expected_languages(name: str, catalog: TaskCatalog = CATALOG) -> set[str]:
+    """The data languages a bilingual mixture must hold (empty for a mixture not meant to be bilingual).
+
+    bilingual_train: every meta-dataset's language; a pinch mixture: its base mixture's
+    language(s) plus those of the tasks its pinch is drawn from (as defined, data or not).
+    """
+    if name in TRAIN_MIXTURES and len(TRAIN_MIXTURES[name]) > 1:
+        return {META_LANGUAGE[meta] for meta in TRAIN_MIXTURES[name]}
+    entry = catalog.mixture(name)
+    if entry is None or not entry.pinch_from:
+        return set()
+    base = [t for t in entry.tasks if t not in entry.pinch_from]
+    sources = [t for tasks in entry.pinch_from.values() for t in tasks]
+    return {catalog.get(t).info.data_language for t in base + sources if t in catalog}
+
+
+def missing_languages(name: str, catalog: TaskCatalog = CATALOG) -> list[str]:
+    """The languages a bilingual mixture should hold but has no task with data in (sorted)."""
+    expected = expected_languages(name, catalog)
+    if not expected:
+        return []
+    entry = catalog.mixture(name)
+    tasks = list(entry.tasks) if entry is not None else mixture_definitions(catalog).get(name, [])
+    pinch = entry.pinch_from if entry is not None else {}
+    present = _languages_with_data([t for t in tasks if t not in pinch], catalog)
+    for source_tasks in pinch.values():
+        present |= _languages_with_data(source_tasks, catalog)
+    return sorted(expected - present)
+
+
+def check_training_mixture(name: str, *, allow_monolingual: bool = False, catalog: TaskCatalog = CATALOG) -> None:
+    """Checks a training mixture or task before a model is built; ValueError with one clear message.
+
+    Errors: `name` is no registered task or mixture (close names suggested); none of its
+    tasks has data (names the data directory setting); a mixture meant to be bilingual
+    (bilingual_train, pinch mixtures) lacks one language (names it, and the escape hatch).
+    """
     import seqio
 
-    from seqio_tasks import tasks
-    from seqio_tasks.paths import data_dir, korani_dir
-
-    vocabulary = vocabulary or get_vocabulary()
-    key = (tasks.vocabulary_key(vocabulary), str(data_dir()), str(korani_dir()), task_specs._catalog_key(),
-           training_rate_config())
-    if _STATE["key"] == key and all(n in seqio.MixtureRegistry.names() for n in _STATE["mixtures"]):
-        return {"tasks": [s.name for s in task_specs.all_specs()], "mixtures": list(_STATE["mixtures"])}
-    if _STATE["key"] is not None and _STATE["key"][1:] != key[1:]:
-        task_specs.clear_cache()
-    task_names = tasks.register_tasks(vocabulary)
-    for name in list(_STATE["mixtures"]):
-        if name in seqio.MixtureRegistry.names():
-            seqio.MixtureRegistry.remove(name)
-    mixture_names = register_mixtures()
-    _STATE["mixtures"] = list(mixture_names)
-    _STATE["key"] = key
-    return {"tasks": task_names, "mixtures": mixture_names}
+    definitions = mixture_definitions(catalog)
+    registered = set(seqio.MixtureRegistry.names()) | set(seqio.TaskRegistry.names())
+    if name not in registered and name not in definitions and name not in catalog:
+        known = sorted(set(seqio.MixtureRegistry.names()) | set(definitions) | set(catalog.names()))
+        raise ValueError(f"no task or mixture named {name!r} is registered{suggestion(name, known)} "
+                         f"(list them with `xlit tasks --mixtures` / `xlit tasks`)")
+    if name in catalog:
+        spec = catalog.get(name)
+        if not catalog.has_data(spec):
+            raise ValueError(f"task {name!r} has no data: its source {spec.source_name!r} has no "
+                             f"{spec.default_split!r} files under {catalog.data_root(spec) or 'no directory'}; "
+                             f"set {catalog.data_setting(spec)}")
+        return
+    entry = catalog.mixture(name)
+    tasks = entry.tasks if entry is not None else definitions.get(name, [])
+    pinch = entry.pinch_from if entry is not None else {}
+    with_data = [t for t in tasks if t in pinch or (t in catalog and catalog.has_data(catalog.get(t)))]
+    if name not in seqio.MixtureRegistry.names() or not with_data:
+        settings = sorted({catalog.data_setting(catalog.get(t)) for t in tasks if t in catalog}) or [DATA_DIR_SETTING]
+        raise ValueError(f"mixture {name!r}: none of its {len(tasks)} tasks has data under data directory "
+                         f"{catalog.data_dir or '(not set)'}; set {' or '.join(settings)}")
+    missing = missing_languages(name, catalog)
+    if missing and not allow_monolingual:
+        expected = sorted(expected_languages(name, catalog))
+        raise ValueError(f"mixture {name!r} is meant to be bilingual ({'+'.join(expected)}) but has no "
+                         f"{'/'.join(missing)} data under {catalog.data_dir or '(no data directory)'}: "
+                         f"add the {'/'.join(missing)} datasets there (set {DATA_DIR_SETTING}), or train on "
+                         f"what is there with {ALLOW_MONOLINGUAL_HINT}")
 
 
 # ------------------------------------------------------------------------------ pinch
@@ -231,6 +298,7 @@ def make_pinch_mixture(
     num_examples: int,
     name: str | None = None,
     seed: int = 0,
+    catalog: TaskCatalog = CATALOG,
 ) -> seqio.Mixture:
     """A monolingual mixture plus a fixed, deterministic set of N examples from the other language.
 
@@ -251,6 +319,7 @@ def make_pinch_mixture(
     rows_fn = functools.lru_cache(maxsize=1)(lambda: tuple(pinch_rows(other_names, num_examples, seed)))
     if pinch_name in seqio.TaskRegistry.names():
         seqio.TaskRegistry.remove(pinch_name)
+    catalog.record_seqio_task(pinch_name)
     seqio.TaskRegistry.add(
         pinch_name,
         source=seqio.FunctionDataSource(
@@ -267,7 +336,7 @@ def make_pinch_mixture(
         return num_examples * total_rate / max(total_examples, 1)
 
     task_rates = [(t.name, functools.partial(_rate_in, base)) for t in base_tasks] + [(pinch_name, pinch_rate)]
-    return _register_mixture(name, task_rates)
+    return _register_mixture(name, task_rates, catalog, pinch_from={pinch_name: list(other_names)})
 
 
 def _rate_in(mixture: seqio.Mixture, task: seqio.Task) -> float:

@@ -21,16 +21,17 @@ import json
 import random
 import re
 import zlib
-from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import jinja2
 import yaml
 
+from seqio_tasks import jinja_env, naming
 from seqio_tasks.templating import RenderedExample
 
 PIPE = "|||"
+TEMPLATE_ID_PREFIX = "ps_"   # task names mark promptsource templates: {dataset}.en_p3.ps_{name}
 _PIPE_PLACEHOLDER = "\u241e\u241e\u241e"   # stands in for "|||" inside example values while rendering
 
 
@@ -38,44 +39,8 @@ class PromptsourceError(ValueError):
     """A promptsource file did not parse, or a template failed to render; names the file/template."""
 
 
-# ----------------------------------------------------------------------------- Jinja environment
-
-
-@jinja2.pass_context
-def _choice(context: jinja2.runtime.Context, choices: Any) -> Any:
-    """promptsource's `choice` filter, made reproducible: a random pick seeded per (template, example)."""
-    choices = list(choices)
-    if not choices:
-        return ""   # e.g. the answers of an unlabelled QA row: the target renders empty
-    rng = context.get("_choice_rng")
-    return (rng or random).choice(choices)
-
-
-def _most_frequent(items: Any) -> list:
-    """promptsource's `most_frequent` filter: the items that occur most often (ties kept, in order)."""
-    items = list(items)
-    if not items:
-        return []
-    counts = Counter(items)
-    top = max(counts.values())
-    return [item for item in dict.fromkeys(items) if counts[item] == top]
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-    env.filters["choice"] = _choice
-    env.filters["most_frequent"] = _most_frequent
-    env.filters["highlight"] = lambda text: text   # promptsource's UI-only highlighting
-    env.globals.update(zip=zip)
-    return env
-
-
-_ENV = _environment()
-
-
-@functools.lru_cache(maxsize=None)
 def _compile(source: str) -> jinja2.Template:
-    return _ENV.from_string(source)
+    return jinja_env.compile_template(source)   # the one environment xlit's own templates use too
 
 
 # ----------------------------------------------------------------------------- canonical -> HF fields
@@ -211,29 +176,6 @@ HF_CONVERTERS: dict[tuple[str, str | None], Callable[[Mapping], dict]] = {
     ("tydiqa", "secondary_task"): _tydiqa_secondary,
 }
 
-# Our dataset (seqio_tasks.sources name) -> its promptsource (dataset, subset).
-PROMPTSOURCE_DATASETS: dict[str, tuple[str, str | None]] = {
-    "super_glue_cb": ("super_glue", "cb"),
-    "super_glue_rte": ("super_glue", "rte"),
-    "anli_r1": ("anli", None),
-    "anli_r2": ("anli", None),
-    "anli_r3": ("anli", None),
-    "xnli_en": ("xnli", "en"),
-    "super_glue_copa": ("super_glue", "copa"),
-    "copa_en": ("super_glue", "copa"),
-    "hellaswag": ("hellaswag", None),
-    "winogrande": ("winogrande", "winogrande_xl"),
-    "story_cloze": ("story_cloze", "2016"),
-    "super_glue_wic": ("super_glue", "wic"),
-    "super_glue_wsc": ("super_glue", "wsc.fixed"),
-    "super_glue_boolq": ("super_glue", "boolq"),
-    "super_glue_multirc": ("super_glue", "multirc"),
-    "pawsx_xtreme_en": ("paws-x", "en"),
-    "finance_sentiment_en": ("financial_phrasebank", "sentences_allagree"),
-    "tydiqa_goldp_en": ("tydiqa", "secondary_task"),
-}
-
-
 # ----------------------------------------------------------------------------- templates
 
 
@@ -255,6 +197,18 @@ class PromptsourceTemplate:
     path: str = ""
     language: str = "en"    # the template's language and style on the cross-lingual axis
     style: str = "p3"
+
+    origin = "promptsource"   # renderer protocol (seqio_tasks.renderers.Renderer)
+
+    @property
+    def template_id(self) -> str:
+        """The task-name id of this template: `ps_{name}`, sanitized."""
+        return TEMPLATE_ID_PREFIX + naming.sanitize(self.name)
+
+    @property
+    def ranks(self) -> bool:
+        """Whether the template has answer choices (scored by rank classification)."""
+        return bool(self.answer_choices)
 
     @property
     def full_name(self) -> str:
@@ -459,12 +413,3 @@ def load_promptsource_templates(dataset: str, subset: str | None = None, directo
     if not templates:
         templates = parse_file(path)
     return [t for t in templates if t.original_task or not original_task_only]
-
-
-def templates_for_source(source_name: str, directory: str | Path | None = None,
-                         original_task_only: bool = True) -> list[PromptsourceTemplate]:
-    """The promptsource templates that apply to one of our sources (by PROMPTSOURCE_DATASETS)."""
-    if source_name not in PROMPTSOURCE_DATASETS:
-        raise KeyError(f"no promptsource mapping for source {source_name!r}; mapped: {sorted(PROMPTSOURCE_DATASETS)}")
-    dataset, subset = PROMPTSOURCE_DATASETS[source_name]
-    return load_promptsource_templates(dataset, subset, directory, original_task_only)

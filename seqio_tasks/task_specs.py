@@ -13,23 +13,27 @@ Which tasks exist:
 - one training task per training-role dataset (`{dataset}.train`) over its native
   templates, and `{dataset}.train.{lang}_{style}` over each other template set;
 - from the KORANI authors' dump: `{dataset}.train` for each KORANI training dataset
-  without a raw source, and (when $XLIT_KORANI_DIR holds the dump) one evaluation task
-  per dumped template, `{dataset}.ko_korani.dump{k}`.
+  without a raw source, and (when the KORANI dump directory holds the dump) one evaluation
+  task per dumped template, `{dataset}.ko_korani.dump{k}`.
 
-Specs are built without reading any data; data presence is a file-existence check
-(`has_data`), and counts (`num_examples`) read the data once and are cached.
+`builtin_specs(data_dir, korani_dir)` builds them without reading any data. They live in a
+`catalog.TaskCatalog` (the default `catalog.CATALOG`, filled by
+`seqio_tasks.registration`); the module functions below (`get_spec`, `has_data`,
+`num_examples`, `rendered_examples`, ...) read the default catalog. Every task renders
+through the renderer protocol (`seqio_tasks.renderers.Renderer`): YAML templates,
+promptsource templates and the dump's pre-rendered prompts alike.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import logging
-import os
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
-from seqio_tasks import naming
+from seqio_tasks import naming, promptsource, templating
+from seqio_tasks.catalog import CATALOG, TaskCatalog
+from seqio_tasks.renderers import PrerenderedPrompts, Renderer
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +51,10 @@ GENERATION_METRICS = {
     "summarization": ("rouge_l",),
     "sts": ("pearson", "spearman"),
 }
-PROMPTSOURCE_PREFIX = "ps_"
+PROMPTSOURCE_PREFIX = promptsource.TEMPLATE_ID_PREFIX
 # Long fields (passages, contexts, documents) are cut to this many characters before
 # rendering, so an instruction after a passage survives; templates may cut further.
 MAX_FIELD_CHARS = 4000
-# Source rows that cannot be read (e.g. an UnSmile row with no label set) are skipped, and
-# each skipped row is logged as a warning with its file, line and reason; "raise" stops instead.
-ON_ERROR = "skip"
-DUMP_PREFIX = "dump"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,18 +85,29 @@ class TaskInfo:
         return dataclasses.asdict(self)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class TaskSpec:
-    """A task's metadata plus what renders it: a source name and templates, or dump rows."""
+    """A task's metadata, the source its rows come from, and the renderers that turn rows into prompts."""
 
     info: TaskInfo
-    source_name: str | None
-    renderers: tuple[Any, ...] = ()     # objects with .render(example) -> RenderedExample
-    dump_template_index: int | None = None
+    source: Any                          # a Source-like object: name, splits, data_root, paths, load
+    renderers: tuple[Renderer, ...] = ()  # an eval task has one; a training task spreads rows over several
 
     @property
     def name(self) -> str:
         return self.info.name
+
+    @property
+    def source_name(self) -> str:
+        """The name of the task's data source."""
+        return self.source.name
+
+    @property
+    def default_split(self) -> str | None:
+        """The split a task reads unless told: its eval split, or 'train' for a training task."""
+        if self.info.kind == "eval":
+            return self.info.eval_split
+        return _pick_split(self.info.splits, TRAIN_SPLIT_PREFERENCE, fallback=False)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -131,31 +142,19 @@ def _pick_split(splits: Sequence[str], preference: Sequence[str], fallback: bool
     return splits[0] if splits and fallback else None
 
 
-def _scoring_and_metrics(family: str | None, renderer: Any) -> tuple[str, tuple[str, ...]]:
-    """Rank classification (accuracy) for a template with answer choices, else generation metrics."""
-    if _attr(renderer, "answer_choices"):
+def _scoring_and_metrics(family: str | None, renderer: Renderer) -> tuple[str, tuple[str, ...]]:
+    """Rank classification (accuracy) for a renderer with answer choices, else the family's generation metrics."""
+    if renderer.ranks:
         return "rank", ("accuracy",)
-    return "generation", GENERATION_METRICS.get(family or "", ("exact_match",))
-
-
-def _template_id(renderer: Any) -> str:
-    """The task-name id of a template: its own id, or `ps_{name}` for a promptsource template."""
-    if _is_promptsource(renderer):
-        return PROMPTSOURCE_PREFIX + naming.sanitize(str(renderer.name))
-    return naming.sanitize(str(renderer.id))
-
-
-def _is_promptsource(renderer: Any) -> bool:
-    return type(renderer).__name__ == "PromptsourceTemplate"
+    return "generation", GENERATION_METRICS.get(family or "", getattr(renderer, "generation_metrics", ("exact_match",)))
 
 
 # ------------------------------------------------------------------ enumerating tasks
 
 
 def _templates_for(family: str, dataset: str, language: str | None = None, style: str | None = None,
-                   original_task: bool | None = None) -> list[Any]:
-    from seqio_tasks import templating
-
+                   original_task: bool | None = None) -> list[Renderer]:
+    """xlit's YAML templates of a family that apply to a dataset, bound to the catalog's field limit."""
     kwargs = {"family": family, "dataset": dataset}
     if language is not None:
         kwargs["language"] = language
@@ -163,97 +162,109 @@ def _templates_for(family: str, dataset: str, language: str | None = None, style
         kwargs["style"] = style
     if original_task is not None:
         kwargs["original_task"] = original_task
-    return list(templating.get_templates(**kwargs))
+    return [dataclasses.replace(t, max_field_chars=MAX_FIELD_CHARS) for t in templating.get_templates(**kwargs)]
 
 
-def _promptsource_for(dataset_info: Any, original_task_only: bool) -> list[Any]:
-    """The real promptsource templates of an English P3 dataset (taxonomy `promptsource` folders)."""
-    folders = tuple(_attr(dataset_info, "promptsource", default=()))
-    if not folders or dataset_info.language != "en":
-        return []
-    try:
-        from seqio_tasks import promptsource
-    except ImportError:
-        return []
-    templates = []
-    for folder in folders:
-        ps_dataset, _, ps_subset = str(folder).partition("/")
-        try:
-            templates += list(promptsource.load_promptsource_templates(
-                ps_dataset, ps_subset or None, original_task_only=original_task_only))
-        except FileNotFoundError as error:  # the promptsource files are data: absent without a data dir
-            log.info("no promptsource templates for %s (%s): %s", dataset_info.name, folder, error)
-    return templates
+class _PromptsourceFolders:
+    """The promptsource templates of the data directory, with one log line per missing folder."""
+
+    def __init__(self, data_dir: Path | None):
+        self.directory = data_dir / "promptsource_templates" if data_dir is not None else None
+        self.missing: list[str] = []
+        self.unconverted: set[str] = set()
+
+    def templates(self, dataset_info: Any, original_task_only: bool) -> list[Renderer]:
+        """The real promptsource templates of an English P3 dataset (taxonomy `promptsource` folders)."""
+        folders = tuple(_attr(dataset_info, "promptsource", default=()))
+        if not folders or dataset_info.language != "en":
+            return []
+        if self.directory is None or not self.directory.is_dir():
+            if original_task_only:
+                self.missing.append(dataset_info.name)
+            return []
+        templates: list[Renderer] = []
+        for folder in folders:
+            ps_dataset, _, ps_subset = str(folder).partition("/")
+            try:
+                found = promptsource.load_promptsource_templates(
+                    ps_dataset, ps_subset or None, self.directory, original_task_only=original_task_only)
+            except FileNotFoundError:
+                if original_task_only:
+                    self.missing.append(f"{dataset_info.name} ({folder})")
+                continue
+            # a template renders our canonical rows only through a canonical -> HF converter
+            templates += [t for t in found if t.converter is not None]
+            if any(t.converter is None for t in found):
+                self.unconverted.add(f"{dataset_info.name} ({folder})")
+        return templates
+
+    def log_missing(self) -> None:
+        if self.unconverted:
+            log.warning("promptsource templates left out, no canonical -> HF converter in "
+                        "promptsource.HF_CONVERTERS: %s", ", ".join(sorted(self.unconverted)))
+        if self.missing:
+            where = self.directory or "no data directory"
+            log.info("no promptsource templates under %s for %d English datasets (%s%s); their tasks use "
+                     "xlit's templates only", where, len(self.missing), ", ".join(self.missing[:5]),
+                     ", ..." if len(self.missing) > 5 else "")
 
 
 def _template_sets(family: str, dataset: str) -> list[tuple[str, str]]:
     """(language, style) pairs that have at least one template for the family."""
-    sets = {(t.language, t.style) for t in _templates_for(family, dataset)}
-    return sorted(sets)
+    return sorted({(t.language, t.style) for t in templating.get_templates(family=family, dataset=dataset)})
 
 
-def _eval_specs(dataset_info: Any, source: Any) -> list[TaskSpec]:
+def _info(dataset_info: Any, renderer_set: Sequence[Renderer], *, name: str, kind: str, splits: tuple[str, ...],
+          language: str, style: str, template_id: str | None, eval_split: str | None,
+          template_ids: tuple[str, ...] = ()) -> TaskInfo:
     family, meta = dataset_info.family, _meta_of(dataset_info)
+    scorings = {_scoring_and_metrics(family, r) for r in renderer_set}
+    scoring, metrics = sorted(scorings)[0] if len(scorings) == 1 else ("generation", ("exact_match",))
+    return TaskInfo(
+        name=name, dataset=dataset_info.name, cluster=dataset_info.cluster, role=dataset_info.role,
+        data_language=dataset_info.language, template_language=language, template_style=style,
+        template_id=template_id, setting=naming.setting(dataset_info.language, language, style, NATIVE_STYLE),
+        scoring=scoring, metrics=metrics, kind=kind, meta=meta, family=family, splits=splits,
+        eval_split=eval_split, template_ids=template_ids, origin=renderer_set[0].origin)
+
+
+def _eval_specs(dataset_info: Any, source: Any, promptsource_folders: _PromptsourceFolders) -> list[TaskSpec]:
     splits = tuple(source.splits)
-    renderers: list[tuple[str, str, str, Any, str]] = []
-    for template in _templates_for(family, dataset_info.name, original_task=True):
-        renderers.append((template.language, template.style, _template_id(template), template, "templates"))
-    for template in _promptsource_for(dataset_info, original_task_only=True):
-        renderers.append(("en", "p3", _template_id(template), template, "promptsource"))
-    specs, seen = [], set()
-    for language, style, template_id, template, origin in renderers:
-        name = naming.eval_task_name(dataset_info.name, language, style, template_id)
-        if name in seen:
-            raise ValueError(f"two templates give the same task name {name!r} (dataset {dataset_info.name})")
-        seen.add(name)
-        scoring, metrics = _scoring_and_metrics(family, template)
-        info = TaskInfo(
-            name=name, dataset=dataset_info.name, cluster=dataset_info.cluster, role=dataset_info.role,
-            data_language=dataset_info.language, template_language=language, template_style=style,
-            template_id=template_id,
-            setting=naming.setting(dataset_info.language, language, style, NATIVE_STYLE),
-            scoring=scoring, metrics=metrics, kind="eval", meta=meta, family=family, splits=splits,
-            eval_split=_pick_split(splits, EVAL_SPLIT_PREFERENCE.get(meta, EVAL_SPLIT_PREFERENCE["p3"])),
-            origin=origin)
-        specs.append(TaskSpec(info=info, source_name=source.name, renderers=(template,)))
+    meta = _meta_of(dataset_info)
+    eval_split = _pick_split(splits, EVAL_SPLIT_PREFERENCE.get(meta, EVAL_SPLIT_PREFERENCE["p3"]))
+    renderers = (_templates_for(dataset_info.family, dataset_info.name, original_task=True)
+                 + promptsource_folders.templates(dataset_info, original_task_only=True))
+    specs = []
+    for renderer in renderers:
+        name = naming.eval_task_name(dataset_info.name, renderer.language, renderer.style, renderer.template_id)
+        info = _info(dataset_info, [renderer], name=name, kind="eval", splits=splits, language=renderer.language,
+                     style=renderer.style, template_id=renderer.template_id, eval_split=eval_split)
+        specs.append(TaskSpec(info=info, source=source, renderers=(renderer,)))
     return specs
 
 
-def _train_specs(dataset_info: Any, source: Any) -> list[TaskSpec]:
-    family, meta, language = dataset_info.family, _meta_of(dataset_info), dataset_info.language
-    splits = tuple(source.splits)
+def _train_specs(dataset_info: Any, source: Any, promptsource_folders: _PromptsourceFolders) -> list[TaskSpec]:
+    language = dataset_info.language
     native = NATIVE_STYLE.get(language)
     specs = []
-    for template_language, style in _template_sets(family, dataset_info.name):
-        templates = _templates_for(family, dataset_info.name, language=template_language, style=style)
+    for template_language, style in _template_sets(dataset_info.family, dataset_info.name):
+        renderers = _templates_for(dataset_info.family, dataset_info.name, language=template_language, style=style)
         is_native = template_language == language and style == native
         if is_native:
-            templates += _promptsource_for(dataset_info, original_task_only=False)
-        if not templates:
+            renderers += promptsource_folders.templates(dataset_info, original_task_only=False)
+        if not renderers:
             continue
         name = (naming.train_task_name(dataset_info.name) if is_native
                 else naming.train_task_name(dataset_info.name, template_language, style))
-        scorings = {_scoring_and_metrics(family, t) for t in templates}
-        scoring, metrics = sorted(scorings)[0] if len(scorings) == 1 else ("generation", ("exact_match",))
-        ids = tuple(_template_id(t) for t in templates)
-        info = TaskInfo(
-            name=name, dataset=dataset_info.name, cluster=dataset_info.cluster, role=dataset_info.role,
-            data_language=language, template_language=template_language, template_style=style,
-            template_id=None, setting=naming.setting(language, template_language, style, NATIVE_STYLE),
-            scoring=scoring, metrics=metrics, kind="train", meta=meta, family=family, splits=splits,
-            eval_split=None, template_ids=ids)
-        specs.append(TaskSpec(info=info, source_name=source.name, renderers=tuple(templates)))
+        info = _info(dataset_info, renderers, name=name, kind="train", splits=tuple(source.splits),
+                     language=template_language, style=style, template_id=None, eval_split=None,
+                     template_ids=tuple(r.template_id for r in renderers))
+        specs.append(TaskSpec(info=info, source=source, renderers=tuple(renderers)))
     return specs
 
 
-def _dump_scoring(dataset_info: Any) -> tuple[str, tuple[str, ...]]:
-    if str(_attr(dataset_info, "kind", default="nlu")) == "nlg":
-        return "generation", GENERATION_METRICS.get(dataset_info.family or "", ("rouge_l",))
-    return "rank", ("accuracy",)
-
-
-def _dump_specs(dataset_infos: Sequence[Any], raw_sources: set[str]) -> list[TaskSpec]:
-    """Tasks over the KORANI authors' pre-rendered dump ($XLIT_KORANI_DIR).
+def _dump_specs(dataset_infos: Sequence[Any], raw_sources: set[str], korani_dir: Path | None) -> list[TaskSpec]:
+    """Tasks over the KORANI authors' pre-rendered dump (the KORANI dump directory).
 
     Training: `{dataset}.train` for every KORANI training dataset without a raw source
     (always registered; its data is present when the dump is). Evaluation:
@@ -263,7 +274,7 @@ def _dump_specs(dataset_infos: Sequence[Any], raw_sources: set[str]) -> list[Tas
     from seqio_tasks import sources
     from seqio_tasks.sources import korani_dump
 
-    root = korani_dump.dump_root()
+    root = korani_dump.dump_root(korani_dir) if korani_dir is not None else None
     specs = []
     for dataset_info in dataset_infos:
         if _meta_of(dataset_info) != "korani" or _attr(dataset_info, "in_dump", default=True) is False:
@@ -272,59 +283,40 @@ def _dump_specs(dataset_infos: Sequence[Any], raw_sources: set[str]) -> list[Tas
             source = sources.get_source(f"korani_dump_{dataset_info.name}")
         except KeyError:
             continue
-        common = dict(dataset=dataset_info.name, cluster=dataset_info.cluster, role=dataset_info.role,
-                      data_language="ko", template_language="ko", template_style="korani", setting="native",
-                      meta="korani", family=dataset_info.family, splits=tuple(source.splits),
-                      origin="korani_dump")
-        scoring, metrics = _dump_scoring(dataset_info)
+        ranks = str(_attr(dataset_info, "kind", default="nlu")) != "nlg"
+        common = dict(kind=None, splits=tuple(source.splits), language="ko", style="korani")
         if is_train(dataset_info.role) and dataset_info.name not in raw_sources:
-            info = TaskInfo(name=naming.train_task_name(dataset_info.name), template_id=None, scoring=scoring,
-                            metrics=metrics, kind="train", eval_split=None, **common)
-            specs.append(TaskSpec(info=info, source_name=source.name))
+            prompts = PrerenderedPrompts(None, ranks=ranks)
+            info = _info(dataset_info, [prompts], name=naming.train_task_name(dataset_info.name), template_id=None,
+                         eval_split=None, **{**common, "kind": "train"})
+            specs.append(TaskSpec(info=info, source=source, renderers=(prompts,)))
         if root is None or not root.is_dir():
             continue
         try:
-            files = source.files("test")
+            files = source.files("test", korani_dir)
         except (KeyError, FileNotFoundError, ValueError):
             continue
-        indices = sorted({korani_dump.template_index_of(f) for f in files} - {None})
-        for k in indices:
-            template_id = f"{DUMP_PREFIX}{k}"
-            info = TaskInfo(name=naming.eval_task_name(dataset_info.name, "ko", "korani", template_id),
-                            template_id=template_id, scoring=scoring, metrics=metrics, kind="eval",
-                            eval_split="test", **common)
-            specs.append(TaskSpec(info=info, source_name=source.name, dump_template_index=k))
+        for k in sorted({korani_dump.template_index_of(f) for f in files} - {None}):
+            prompts = PrerenderedPrompts(k, ranks=ranks)
+            info = _info(dataset_info, [prompts],
+                         name=naming.eval_task_name(dataset_info.name, "ko", "korani", prompts.template_id),
+                         template_id=prompts.template_id, eval_split="test", **{**common, "kind": "eval"})
+            specs.append(TaskSpec(info=info, source=source.for_template(k), renderers=(prompts,)))
     return specs
 
 
-def _catalog_key() -> tuple:
-    """What the set of tasks depends on: taxonomy datasets, sources and the KORANI dump folder."""
-    from seqio_tasks import sources, taxonomy
-    from seqio_tasks.sources import korani_dump
+def builtin_specs(data_dir: Path | None = None, korani_dir: Path | None = None) -> list[TaskSpec]:
+    """Every task of the taxonomy's datasets with a source, and of the KORANI dump; reads no data rows.
 
-    return (tuple(d.name for d in taxonomy.all_datasets()), tuple(s.name for s in sources.all_sources()),
-            str(korani_dump.dump_root()))
-
-
-def _specs_by_name() -> dict[str, TaskSpec]:
-    """The task specs, rebuilt when the taxonomy, the sources or the KORANI dump folder change."""
-    return _build_specs(_catalog_key())
-
-
-@functools.lru_cache(maxsize=4)
-def _build_specs(catalog_key: tuple) -> dict[str, TaskSpec]:
-    del catalog_key  # the cache key only
+    data_dir: where promptsource's templates are (`{data_dir}/promptsource_templates`);
+    korani_dir: the KORANI dump, whose files name the dump's evaluation templates.
+    """
     from seqio_tasks import sources, taxonomy
 
-    specs: dict[str, TaskSpec] = {}
-
-    def add(spec: TaskSpec) -> None:
-        if spec.name in specs:
-            raise ValueError(f"duplicate task name {spec.name!r}")
-        specs[spec.name] = spec
-
+    specs: list[TaskSpec] = []
     dataset_infos = list(taxonomy.all_datasets())
     raw_sources = set()
+    promptsource_folders = _PromptsourceFolders(data_dir)
     for dataset_info in dataset_infos:
         source_name = _attr(dataset_info, "source")
         if not source_name:
@@ -335,87 +327,35 @@ def _build_specs(catalog_key: tuple) -> dict[str, TaskSpec]:
         except KeyError:
             log.warning("dataset %s names source %r, which does not exist; no tasks", dataset_info.name, source_name)
             continue
-        for spec in _eval_specs(dataset_info, source):
-            add(spec)
+        specs += _eval_specs(dataset_info, source, promptsource_folders)
         if is_train(dataset_info.role):
-            for spec in _train_specs(dataset_info, source):
-                add(spec)
-    for spec in _dump_specs(dataset_infos, raw_sources):
-        add(spec)
+            specs += _train_specs(dataset_info, source, promptsource_folders)
+    specs += _dump_specs(dataset_infos, raw_sources, korani_dir)
+    promptsource_folders.log_missing()
     return specs
 
 
-def all_specs() -> list[TaskSpec]:
-    """Every task spec, sorted by name."""
-    return [spec for _, spec in sorted(_specs_by_name().items())]
+# ------------------------------------------------ the default catalog's tasks, data and rows
 
 
-def get_spec(name: str) -> TaskSpec:
-    """The spec of one task; KeyError names close matches."""
-    specs = _specs_by_name()
-    if name not in specs:
-        naming.parse(name)  # a clear error for a malformed name
-        close = [n for n in specs if n.split(".")[0] == name.split(".")[0]][:8]
-        raise KeyError(f"no task {name!r}" + (f"; tasks of that dataset: {close}" if close else ""))
-    return specs[name]
+def all_specs(catalog: TaskCatalog = CATALOG) -> list[TaskSpec]:
+    """Every task spec of the catalog, sorted by name."""
+    return catalog.specs()
 
 
-def task_info(name: str) -> TaskInfo:
+def get_spec(name: str, catalog: TaskCatalog = CATALOG) -> TaskSpec:
+    """The spec of one task; KeyError names close task names (for any string, well-formed or not)."""
+    return catalog.get(name)
+
+
+def task_info(name: str, catalog: TaskCatalog = CATALOG) -> TaskInfo:
     """The metadata of one task (TF-free)."""
-    return get_spec(name).info
+    return catalog.get(name).info
 
 
-def clear_cache() -> None:
-    """Forgets enumerated specs, loaded rows and counts (after changing the data directory)."""
-    _build_specs.cache_clear()
-    _load_rows.cache_clear()
-    _num_examples.cache_clear()
-
-
-# ------------------------------------------------------------------- data and rendering
-
-
-def _data_dir() -> Path | None:
-    from seqio_tasks.paths import data_dir
-
-    return data_dir()
-
-
-def has_data(spec: TaskSpec, split: str | None = None) -> bool:
+def has_data(spec: TaskSpec, split: str | None = None, catalog: TaskCatalog = CATALOG) -> bool:
     """Whether the files behind a task's split (default: its eval split, or 'train' for training) exist."""
-    info = spec.info
-    split = split or (info.eval_split if info.kind == "eval" else train_split(spec))
-    if split is None or (info.splits and split not in info.splits):
-        return False
-    from seqio_tasks import sources
-
-    source = sources.get_source(spec.source_name)
-    is_dump = spec.info.origin == "korani_dump"
-    if is_dump:
-        from seqio_tasks.sources import korani_dump
-
-        root = korani_dump.dump_root()
-    else:
-        root = _data_dir()
-    try:
-        files = list(source.files(split))
-    except (KeyError, FileNotFoundError):  # sources.MissingDataError is a FileNotFoundError
-        return False
-    if is_dump and spec.dump_template_index is not None:
-        from seqio_tasks.sources import korani_dump
-
-        files = [f for f in files if korani_dump.template_index_of(f) == spec.dump_template_index]
-    if not files:
-        return False
-    for file in files:
-        path = Path(file)
-        if not path.is_absolute():
-            if root is None:
-                return False
-            path = root / path
-        if not path.exists():
-            return False
-    return True
+    return catalog.has_data(spec, split)
 
 
 def train_split(spec: TaskSpec) -> str | None:
@@ -423,35 +363,18 @@ def train_split(spec: TaskSpec) -> str | None:
     return _pick_split(spec.info.splits, TRAIN_SPLIT_PREFERENCE, fallback=False)
 
 
-@functools.lru_cache(maxsize=64)
-def _load_rows(source_name: str, split: str, root: str | None) -> tuple[dict, ...]:
-    from seqio_tasks import sources
-
-    source = sources.get_source(source_name)
-    rows = source.load(split, data_dir=Path(root) if root else None, on_error=ON_ERROR)
-    report = getattr(source, "last_load_report", None)
-    if report is not None and report.num_skipped:
-        log.warning("%s", report.summary())
-    return tuple(rows)
+def source_rows(spec: TaskSpec, split: str, catalog: TaskCatalog = CATALOG) -> tuple[dict, ...]:
+    """The rows of a task's source split (read once per catalog, source and split)."""
+    return catalog.rows(spec, split)
 
 
-def source_rows(spec: TaskSpec, split: str) -> tuple[dict, ...]:
-    """The rows of a task's source split (cached per source, split and data directory)."""
-    if spec.info.origin == "korani_dump":
-        from seqio_tasks.sources import korani_dump
+def num_examples(name: str, split: str | None = None, catalog: TaskCatalog = CATALOG) -> int | None:
+    """Input rows of a task's split (default: eval split, or train split), or None without data.
 
-        root = korani_dump.dump_root()
-    else:
-        root = _data_dir()
-    return _load_rows(spec.source_name, split, str(root) if root else None)
-
-
-def _render(renderer: Any, row: dict) -> Any:
-    from seqio_tasks import templating
-
-    if isinstance(renderer, templating.Template):
-        return renderer.render(row, max_field_chars=MAX_FIELD_CHARS)
-    return renderer.render(row)
+    Counts source rows before rendering (seqio's `num_input_examples`), so counting never
+    renders templates; rows a template does not apply to are still counted.
+    """
+    return catalog.num_examples(name, split)
 
 
 def _rendered_row(rendered: Any, idx: int) -> dict:
@@ -466,37 +389,35 @@ def _rendered_row(rendered: Any, idx: int) -> dict:
     }
 
 
-def rendered_examples(spec: TaskSpec, split: str | None = None, max_examples: int | None = None) -> list[dict]:
-    """Rows {idx, inputs, targets, options, answer_index} of a task split, rendered from its templates.
+def rendered_examples(spec: TaskSpec, split: str | None = None, max_examples: int | None = None,
+                      catalog: TaskCatalog = CATALOG) -> list[dict]:
+    """Rows {idx, inputs, targets, options, answer_index} of a task split, rendered by its renderers.
 
-    Evaluation tasks render every row with their one template. Training tasks give row i
-    template i mod n (their templates in a fixed order), so each template sees a fair share.
-    A row whose render is empty (the template does not apply to it: promptsource templates
-    on some rows, unlabelled rows) is left out and counted in a log line.
+    Evaluation tasks render every row with their one renderer. Training tasks give row i
+    renderer i mod n (in a fixed order), so each template sees a fair share. A row whose
+    render is None or empty (the renderer does not apply to it: promptsource templates on
+    some rows, unlabelled rows) is left out and counted in a log line.
     """
-    return list(itertools.islice(iter_rendered_examples(spec, split), max_examples))
+    return list(itertools.islice(iter_rendered_examples(spec, split, catalog), max_examples))
 
 
-def iter_rendered_examples(spec: TaskSpec, split: str | None = None) -> Iterator[dict]:
+def iter_rendered_examples(spec: TaskSpec, split: str | None = None, catalog: TaskCatalog = CATALOG) -> Iterator[dict]:
     """`rendered_examples`, one row at a time (rendering lazily)."""
     info = spec.info
-    split = split or (info.eval_split if info.kind == "eval" else train_split(spec))
+    split = split or spec.default_split
     if split is None:
         raise ValueError(f"task {spec.name} has no split to read")
     if info.splits and split not in info.splits:
         raise ValueError(f"task {spec.name} has no split {split!r}; it has {list(info.splits)}")
-    if info.origin == "korani_dump":
-        yield from _dump_examples(spec, split)
-        return
-    rows = source_rows(spec, split)
+    rows = catalog.rows(spec, split)
     skipped = 0
     for position, row in enumerate(rows):
         renderer = spec.renderers[position % len(spec.renderers)]
         idx = row.get("idx", position)
         try:
-            rendered = _render(renderer, row)
+            rendered = renderer.render(row)
         except Exception as error:  # name the task, template and row, then re-raise
-            raise ValueError(f"task {spec.name}: template {_template_id(renderer)!r} failed on "
+            raise ValueError(f"task {spec.name}: template {renderer.template_id!r} failed on "
                              f"{split} row idx={idx}: {error}") from error
         if rendered is None or not str(rendered.inputs).strip() or not str(rendered.targets).strip():
             skipped += 1
@@ -505,48 +426,3 @@ def iter_rendered_examples(spec: TaskSpec, split: str | None = None) -> Iterator
     if skipped:
         log.info("task %s split %s: %d of %d rows left out (template does not apply)",
                  spec.name, split, skipped, len(rows))
-
-
-def _dump_rows(spec: TaskSpec, split: str) -> list[dict]:
-    rows = source_rows(spec, split)
-    if spec.dump_template_index is None:
-        return list(rows)
-    return [row for row in rows if row.get("template_index") == spec.dump_template_index]
-
-
-def _dump_examples(spec: TaskSpec, split: str) -> Iterator[dict]:
-    """Pre-rendered dump rows; options are kept only where the target is among them (rank-scorable)."""
-    for row in _dump_rows(spec, split):
-        rank = row.get("scoring") == "rank" and row.get("label") is not None
-        yield {"idx": int(row["idx"]), "inputs": row["inputs"], "targets": row["targets"],
-               "options": list(row["options"]) if rank else None,
-               "answer_index": int(row["label"]) if rank else None}
-
-
-def num_examples(name: str, split: str | None = None) -> int | None:
-    """Input rows of a task's split (default: eval split, or train split), or None without data.
-
-    Counts source rows before rendering (seqio's `num_input_examples`), so counting never
-    renders templates; rows a template does not apply to are still counted. Cached per
-    data directory.
-    """
-    from seqio_tasks.sources import korani_dump
-
-    return _num_examples(name, split, str(_data_dir()), str(korani_dump.dump_root()))
-
-
-@functools.lru_cache(maxsize=None)
-def _num_examples(name: str, split: str | None, data_dir: str, dump_root: str) -> int | None:
-    del data_dir, dump_root  # cache keys only
-    spec = get_spec(name)
-    split = split or (spec.info.eval_split if spec.info.kind == "eval" else train_split(spec))
-    if not has_data(spec, split):
-        return None
-    if spec.info.origin == "korani_dump":
-        return len(_dump_rows(spec, split))
-    return len(source_rows(spec, split))
-
-
-def specs_matching(predicate: Callable[[TaskInfo], bool]) -> list[TaskSpec]:
-    """The specs whose info satisfies a predicate."""
-    return [spec for spec in all_specs() if predicate(spec.info)]

@@ -35,6 +35,9 @@ from typing import Any, Iterable, Mapping
 import jinja2
 import yaml
 
+from seqio_tasks import jinja_env
+from seqio_tasks.jinja_env import josa  # noqa: F401 (templates' Korean-particle filter, public here)
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 CHOICE_SEPARATOR = "|||"
 ELLIPSIS = "…"
@@ -78,54 +81,8 @@ class RenderedExample:
     answer_index: int | None = None
 
 
-_HANGUL_FIRST, _HANGUL_LAST = 0xAC00, 0xD7A3
-_RIEUL_BATCHIM = 8
-_DIGIT_HAS_BATCHIM = {"0": True, "1": True, "2": False, "3": True, "4": False, "5": False, "6": True,
-                      "7": True, "8": True, "9": False}
-
-
-def josa(word: Any, particle: str) -> str:
-    """The word followed by the Korean particle that fits its last sound: josa("사과", "을/를") -> "사과를".
-
-    `particle` is "with-batchim/without-batchim" (이/가, 은/는, 을/를, 과/와, 으로/로, 이라는/라는, 아/야).
-    A word that ends in no Hangul syllable or digit (e.g. English) gets both forms: "word을(를)", "word(이)라는".
-    """
-    text = str(word).rstrip()
-    with_batchim, _, without_batchim = particle.partition("/")
-    last = text.rstrip("\"'”’)]」』 .")[-1:] if text else ""
-    if last and _HANGUL_FIRST <= ord(last) <= _HANGUL_LAST:
-        batchim = (ord(last) - _HANGUL_FIRST) % 28
-        if with_batchim == "으로":
-            return text + ("로" if batchim in (0, _RIEUL_BATCHIM) else "으로")
-        return text + (with_batchim if batchim else without_batchim)
-    if last in _DIGIT_HAS_BATCHIM:
-        has = _DIGIT_HAS_BATCHIM[last]
-        if with_batchim == "으로":
-            return text + ("로" if not has or last in "178" else "으로")
-        return text + (with_batchim if has else without_batchim)
-    if with_batchim.endswith(without_batchim) and len(with_batchim) > len(without_batchim):
-        return f"{text}({with_batchim[:-len(without_batchim)]}){without_batchim}"   # (이)라는, (으)로
-    return f"{text}{with_batchim}({without_batchim})"                                # 을(를), 이(가)
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False,
-                             trim_blocks=False, lstrip_blocks=False)
-    env.globals.update(zip=zip, enumerate=enumerate, range=range, len=len)
-    env.filters["josa"] = josa
-    env.filters["squote"] = lambda text: f"'{text}'"
-    env.filters["dquote"] = lambda text: f'"{text}"'
-    env.filters["letter"] = lambda index: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(index)]
-    env.filters["round_score"] = lambda value, digits=1: f"{float(value):.{int(digits)}f}"
-    return env
-
-
-_ENV = _environment()
-
-
-@functools.lru_cache(maxsize=None)
 def _compile(source: str) -> jinja2.Template:
-    return _ENV.from_string(source)
+    return jinja_env.compile_template(source)
 
 
 def truncate_text(text: str, *, chars: int | None = None, words: int | None = None,
@@ -183,6 +140,11 @@ class Template:
     # The dataset's label names, bound by `get_templates(dataset=...)` / `for_dataset`; an
     # example's own `label_names` field takes precedence.
     label_names: tuple[str, ...] | None = None
+    # Characters each long field is cut to when `render` is not given `max_field_chars`
+    # (bound by the task catalog, so a template renders the same everywhere it is used).
+    max_field_chars: int | None = None
+
+    origin = "templates"   # renderer protocol (seqio_tasks.renderers.Renderer)
 
     def __hash__(self) -> int:
         return hash((self.family, self.id))
@@ -191,6 +153,16 @@ class Template:
     def name(self) -> str:
         """`{family}/{id}`, how errors name the template."""
         return f"{self.family}/{self.id}"
+
+    @property
+    def template_id(self) -> str:
+        """The task-name id of this template (its `id`)."""
+        return self.id
+
+    @property
+    def ranks(self) -> bool:
+        """Whether the template has answer choices (scored by rank classification)."""
+        return bool(self.answer_choices)
 
     def applies_to(self, dataset: str | None) -> bool:
         """Whether this template may render examples of a dataset (None: any)."""
@@ -295,6 +267,8 @@ class Template:
         An unlabelled example (label None or negative) gets an empty target, so callers can
         leave it out of training and scoring.
         """
+        if max_field_chars is None:
+            max_field_chars = self.max_field_chars
         context = self._context(self._truncated(example, max_field_chars))
         options = self._options(context)
         if options is not None:

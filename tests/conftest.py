@@ -23,3 +23,11 @@ def shared_data() -> Path:
     if not value or not Path(value).is_dir():
         pytest.skip("real benchmark data not found: set XLIT_DATA_DIR (default ../shared/data)")
     return Path(value)
+
+
+@pytest.fixture(scope="session")
+def task_catalog():
+    """The built-in task specs (demo included) loaded into the default catalog, TF-free, for the data directory."""
+    from seqio_tasks import registration
+
+    return registration.load_builtin()

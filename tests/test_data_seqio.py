@@ -65,7 +65,7 @@ def test_unknown_task_is_named(tiny_task):
     from xlit_jax.data.seqio_input import SeqioData
 
     with pytest.raises(ValueError, match="no_such_task"):
-        next(SeqioData("no_such_task", LENGTHS, register_fn=None).batches(4))
+        next(SeqioData("no_such_task", LENGTHS).batches(4))
 
 
 def test_cache_command_writes_what_seqio_gives(tiny_task, tmp_path):

@@ -6,13 +6,14 @@ import pytest
 
 seqio = pytest.importorskip("seqio")
 
-from seqio_tasks import mixtures, naming, task_specs, vocab  # noqa: E402
+from seqio_tasks import mixtures, naming, registration, task_specs, vocab  # noqa: E402
+from seqio_tasks.catalog import TaskCatalog  # noqa: E402
 
 LENGTHS = {"inputs": 256, "targets": 64}
 
 
 @pytest.fixture(scope="module")
-def small_vocabulary(tmp_path_factory, shared_data):
+def small_vocabulary(tmp_path_factory, shared_data, task_catalog):
     """A small vocabulary trained from rendered training-task text."""
     texts = ["전쟁이 시작되었다. 병사들이 전투에 파견되었다.", "The war started. Soldiers were sent to the front."] * 10
     for spec in task_specs.all_specs():
@@ -24,23 +25,25 @@ def small_vocabulary(tmp_path_factory, shared_data):
     return vocab.get_vocabulary(str(path))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def registry(small_vocabulary):
-    """Every task and mixture registered with the small vocabulary (again, if another test changed it)."""
-    return small_vocabulary, mixtures.register_all(small_vocabulary)
+    """Every task and mixture registered with the small vocabulary."""
+    registered = registration.register_builtin(small_vocabulary.sentencepiece_model_file)
+    return small_vocabulary, {"tasks": registered.tasks, "mixtures": registered.mixtures}
 
 
 def _mixture_task_names(name):
     return [t.name for t in seqio.MixtureRegistry.get(name).tasks]
 
 
-def test_registration_reads_no_data(tmp_path):
-    task_specs.clear_cache()
-    definitions = mixtures.mixture_definitions()
-    assert task_specs._load_rows.cache_info().currsize == 0
+def test_registration_reads_no_data(shared_data):
+    catalog = TaskCatalog()
+    registration.load_builtin(data_dir=shared_data, catalog=catalog)
+    definitions = mixtures.mixture_definitions(catalog)
+    assert catalog.cached_row_splits() == 0
     assert "korani_train" in definitions and "bilingual_train" in definitions
     assert set(definitions["bilingual_train"]) == set(definitions["korani_train"]) | set(definitions.get("p3_t0_train", []))
-    p3_training = [s.name for s in task_specs.all_specs() if s.info.kind == "train" and s.info.meta == "p3"
+    p3_training = [s.name for s in catalog.specs() if s.info.kind == "train" and s.info.meta == "p3"
                    and s.info.setting == "native"]
     assert sorted(definitions.get("p3_t0_train", [])) == sorted(p3_training)
     for setting in naming.SETTINGS:
@@ -86,6 +89,8 @@ def test_mixtures_hold_only_tasks_with_data(registry):
     _, registered = registry
     for name in registered["mixtures"]:
         for task_name in _mixture_task_names(name):
+            if task_name.startswith("pinch."):   # a pinch task's rows are drawn from other tasks with data
+                continue
             spec = task_specs.get_spec(task_name)
             split = task_specs.train_split(spec) if spec.info.kind == "train" else None
             assert task_specs.has_data(spec, split), (name, task_name)
@@ -230,20 +235,21 @@ def test_pinch_needs_enough_examples(registry):
 def test_training_rate_from_gin(registry):
     import gin
 
-    specs = _train_tasks_with_data(1)
+    specs = [s for s in _train_tasks_with_data(1000) if s.info.meta == "korani"][:1]
     if not specs:
-        pytest.skip("no training task has data")
+        pytest.skip("no KORANI training task has data")
     rows = len(task_specs.source_rows(specs[0], "train"))
     vocabulary, _ = registry
     try:
         gin.bind_parameter("xlit.training_rate_config.cap", None)
         gin.bind_parameter("xlit.training_rate_config.temperature", 2.0)
-        mixtures.register_all(vocabulary)
+        registration.register_builtin(vocabulary.sentencepiece_model_file)
         mixture = seqio.MixtureRegistry.get("korani_train")
         task = seqio.TaskRegistry.get(specs[0].name)
         assert mixture.get_rate(task) == pytest.approx(rows ** 0.5)
     finally:
         gin.clear_config()
-        mixtures.register_all(vocabulary)
+        registration.register_builtin(vocabulary.sentencepiece_model_file)
+    task = seqio.TaskRegistry.get(specs[0].name)
     assert seqio.MixtureRegistry.get("korani_train").get_rate(task) == pytest.approx(
         mixtures.examples_rate_value(specs[0].name))

@@ -157,16 +157,36 @@ def test_missing_canonical_field_names_the_template(templates_dir):
         template.render({"premise": "p", "question": "cause", "choice1": "a", "label": 0})
 
 
+def _promptsource_datasets():
+    """(our source name, promptsource (dataset, subset)) of each English taxonomy dataset with promptsource folders."""
+    from seqio_tasks import taxonomy
+
+    pairs = []
+    for info in taxonomy.all_datasets():
+        if info.language == "en" and info.source:
+            for folder in info.promptsource:
+                dataset, _, subset = folder.partition("/")
+                pairs.append((info.source, (dataset, subset or None)))
+    return pairs
+
+
+def _templates_for_source(source_name, templates_dir):
+    return [t for source, (dataset, subset) in _promptsource_datasets() if source == source_name
+            for t in promptsource.load_promptsource_templates(dataset, subset, templates_dir)]
+
+
 def test_every_mapping_points_at_a_file_with_a_converter(templates_dir):
-    for source_name, (dataset, subset) in promptsource.PROMPTSOURCE_DATASETS.items():
+    pairs = _promptsource_datasets()
+    assert pairs
+    for source_name, (dataset, subset) in pairs:
         assert (dataset, subset) in promptsource.HF_CONVERTERS, source_name
-        assert promptsource.templates_for_source(source_name, templates_dir), source_name
+        assert promptsource.load_promptsource_templates(dataset, subset, templates_dir), source_name
 
 
 # ----------------------------------------------------------------------------- real data
 
 
-@pytest.mark.parametrize("source_name", sorted(promptsource.PROMPTSOURCE_DATASETS))
+@pytest.mark.parametrize("source_name", sorted({source for source, _ in _promptsource_datasets()}))
 def test_original_task_templates_render_real_examples(shared_data, templates_dir, source_name):
     sources = pytest.importorskip("seqio_tasks.sources")
     try:
@@ -179,7 +199,7 @@ def test_original_task_templates_render_real_examples(shared_data, templates_dir
         rows = source.load(split, data_dir=shared_data)[:ROWS_PER_DATASET]
     except sources.MissingDataError as error:
         pytest.skip(f"{source_name}: {error}")
-    templates = promptsource.templates_for_source(source_name, templates_dir)
+    templates = _templates_for_source(source_name, templates_dir)
     assert templates
     rendered_any = 0
     for template in templates:
@@ -198,4 +218,4 @@ def test_original_task_templates_render_real_examples(shared_data, templates_dir
 
 @pytest.mark.parametrize("source_name", T0_HELDOUT)
 def test_t0_heldout_datasets_are_mapped(source_name):
-    assert source_name in promptsource.PROMPTSOURCE_DATASETS
+    assert source_name in {source for source, _ in _promptsource_datasets()}

@@ -8,7 +8,8 @@ import pytest
 
 seqio = pytest.importorskip("seqio")
 
-from seqio_tasks import eval_data, mixtures, naming, task_specs, tasks, templating, vocab  # noqa: E402
+from seqio_tasks import eval_data, naming, registration, task_specs, tasks, templating, vocab  # noqa: E402
+from seqio_tasks.catalog import TaskCatalog  # noqa: E402
 
 LENGTHS = {"inputs": 128, "targets": 32}
 FIXED_SENTENCES = [
@@ -33,8 +34,14 @@ def _one_per(specs, key):
     return out
 
 
+@pytest.fixture(scope="module", autouse=True)
+def catalog(task_catalog):
+    """The built-in task specs (every test here reads them)."""
+    return task_catalog
+
+
 @pytest.fixture(scope="module")
-def small_vocabulary(tmp_path_factory):
+def small_vocabulary(tmp_path_factory, catalog):
     """A small vocabulary trained from rendered task text."""
     texts = list(FIXED_SENTENCES)
     for spec in _one_per(_specs_with_data("eval"), lambda s: (s.info.dataset, s.info.template_language)):
@@ -46,10 +53,10 @@ def small_vocabulary(tmp_path_factory):
     return vocab.get_vocabulary(str(path))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def registry(small_vocabulary):
-    """Every task and mixture registered with the small vocabulary (again, if another test changed it)."""
-    return small_vocabulary, mixtures.register_all(small_vocabulary)
+    """Every task and mixture registered with the small vocabulary."""
+    return small_vocabulary, registration.register_builtin(small_vocabulary.sentencepiece_model_file)
 
 
 # ------------------------------------------------------------------------------ naming
@@ -158,18 +165,11 @@ def test_english_heldout_tasks_include_promptsource_templates(shared_data):
 # ------------------------------------------------------------------------ registration
 
 
-def test_register_all_registers_every_spec_once(registry):
+def test_register_builtin_registers_every_spec_once(registry):
     vocabulary, registered = registry
     names = {s.name for s in task_specs.all_specs()}
-    assert set(registered["tasks"]) == names
+    assert set(registered.tasks) == names and len(registered.tasks) == len(names)
     assert names <= set(seqio.TaskRegistry.names())
-    before = {name: seqio.TaskRegistry.get(name) for name in list(names)[:20]}
-    start = time.perf_counter()
-    again = mixtures.register_all(vocabulary)
-    assert time.perf_counter() - start < 1.0
-    assert again["mixtures"] == registered["mixtures"]
-    for name, task in before.items():
-        assert seqio.TaskRegistry.get(name) is task
     task = seqio.TaskRegistry.get(next(iter(names)))
     assert task.output_features["targets"].add_eos and task.output_features["inputs"].add_eos
     assert task.output_features["targets"].vocabulary.sentencepiece_model_file == vocabulary.sentencepiece_model_file
@@ -327,7 +327,7 @@ def test_eval_data_needs_no_tensorflow(shared_data):
     specs = _specs_with_data("eval")
     if not specs:
         pytest.skip("no evaluation task has data")
-    code = ("import sys; from seqio_tasks import eval_data, mixtures; "
+    code = ("import sys; from seqio_tasks import eval_data, mixtures, registration; registration.load_builtin(); "
             f"rows = eval_data.load_eval_examples({specs[0].name!r}, max_examples=2); "
             "assert mixtures.mixture_definitions(); "
             "assert rows and 'tensorflow' not in sys.modules and 'seqio' not in sys.modules, sorted(sys.modules); "
@@ -338,18 +338,15 @@ def test_eval_data_needs_no_tensorflow(shared_data):
     assert result.stdout.strip() == "2"
 
 
-def test_missing_data_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("XLIT_DATA_DIR", str(tmp_path))
-    task_specs.clear_cache()
-    try:
-        spec = next(s for s in task_specs.all_specs() if s.source_name is not None and s.info.kind == "eval")
-        assert not task_specs.has_data(spec)
-        assert task_specs.num_examples(spec.name) is None
-        with pytest.raises(FileNotFoundError, match=spec.name):
-            eval_data.load_eval_examples(spec.name)
-    finally:
-        monkeypatch.undo()
-        task_specs.clear_cache()
+def test_missing_data_is_a_clear_error(tmp_path, registry):
+    catalog = TaskCatalog()
+    registration.load_builtin(data_dir=tmp_path, catalog=catalog)
+    spec = next(s for s in catalog.specs() if s.info.kind == "eval" and not s.source_name.startswith("demo_"))
+    assert not catalog.has_data(spec)
+    assert catalog.num_examples(spec.name) is None
+    with pytest.raises(FileNotFoundError, match=spec.name) as error:
+        eval_data.load_eval_examples(spec.name, catalog=catalog)
+    assert "XLIT_DATA_DIR" in str(error.value) and str(tmp_path) in str(error.value)
 
 
 def _write_dump_csv(path, rows):
@@ -360,7 +357,7 @@ def _write_dump_csv(path, rows):
         writer.writerows(rows)
 
 
-def test_korani_dump_tasks(tmp_path, monkeypatch, registry):
+def test_korani_dump_tasks(tmp_path, registry):
     """A KORANI release dump in its CSV layout gives dump eval tasks per template and dump training tasks."""
     root = tmp_path / "KORANI"
     _write_dump_csv(root / "sentence_completion" / "kobest_copa" / "test_tmp1.csv", [
@@ -374,8 +371,8 @@ def test_korani_dump_tasks(tmp_path, monkeypatch, registry):
     _write_dump_csv(root / "sentiment" / "naver_movie" / "train.csv", [
         ("이 영화 최고다. 긍정 또는 부정?", "긍정", "긍정|||부정", "naver_movie", str(i)) for i in range(5)
     ])
-    monkeypatch.setenv("XLIT_KORANI_DIR", str(tmp_path))
     try:
+        registered = registration.register_builtin(registry[0].sentencepiece_model_file, korani_dir=tmp_path)
         names = {s.name for s in task_specs.all_specs()}
         assert {"kobest_copa.ko_korani.dump1", "kobest_copa.ko_korani.dump2", "naver_movie.train"} <= names
         info = task_specs.task_info("kobest_copa.ko_korani.dump2")
@@ -386,19 +383,16 @@ def test_korani_dump_tasks(tmp_path, monkeypatch, registry):
         assert rows[0]["options"] == ["춤을 췄다", "우산을 폈다"] and rows[1]["options"] is None
         assert task_specs.num_examples("kobest_copa.ko_korani.dump1") == 2
         assert task_specs.num_examples("naver_movie.train") == 5
-        vocabulary, _ = registry
-        registered = mixtures.register_all(vocabulary)
         assert "kobest_copa.ko_korani.dump1" in seqio.TaskRegistry.names()
         assert "naver_movie.train" in [t.name for t in seqio.MixtureRegistry.get("korani_train").tasks]
         assert "kobest_copa.ko_korani.dump1" in [t.name for t in seqio.MixtureRegistry.get("korani_heldout.ko.native").tasks]
         example = next(seqio.get_mixture_or_task("kobest_copa.ko_korani.dump1").get_dataset(
             LENGTHS, split="test", shuffle=False, num_epochs=1).as_numpy_iterator())
         assert example["targets_pretokenized"].decode() == "우산을 폈다" and int(example["answer_index"]) == 0
-        assert registered["tasks"]
+        assert registered.tasks
     finally:
-        monkeypatch.undo()
-        task_specs.clear_cache()
-        mixtures.register_all(registry[0])
+        registration.register_builtin(registry[0].sentencepiece_model_file)
+    assert "kobest_copa.ko_korani.dump1" not in seqio.TaskRegistry.names()
 
 
 def test_expand_rank_classification():

@@ -4,18 +4,14 @@ Files: `seqio_tasks/demo/{family}_{lang}.{split}.jsonl`, each row in its family'
 schema with an `idx`. Training side (train + validation splits): sentiment, paraphrase and
 boolq in English and Korean. Held-out (validation only): nli and copa in both languages.
 
-Nothing registers on import. The demo is added explicitly, in two steps:
-
-    from seqio_tasks import demo
-    demo.register_demo()          # TF-free: sources + taxonomy entries (meta "demo")
-    demo.register_all(vocabulary) # seqio: every task, the built-in mixtures and the demo mixtures
-
-or, seqio-style, `import seqio_tasks.demo.registered` (what gin files name). After
-`register_demo()` the demo datasets are ordinary registry datasets: their tasks are named
-like every other (`demo_nli_ko.en_p3.en_p3_01`, `demo_sentiment_ko.train`, ...), and the
-evaluator and trainer read them through the same code paths as the real benchmarks. Their
-files are resolved against this package directory, not $XLIT_DATA_DIR, so the demo runs
-right after installation without any data.
+Nothing registers on import. `seqio_tasks.registration.register_builtin(vocabulary_path)`
+adds the demo (its default include_demo=True): `register_demo()` puts the demo sources and
+taxonomy entries (meta "demo") in the registries, and after the tasks `register_mixtures()`
+registers the demo mixtures. From then on the demo datasets are ordinary registry datasets:
+their tasks are named like every other (`demo_nli_ko.en_p3.en_p3_01`,
+`demo_sentiment_ko.train`, ...), and the evaluator and trainer read them through the same
+code paths as the real benchmarks. Their files are resolved against this package directory,
+not the data directory, so the demo runs right after installation without any data.
 """
 from __future__ import annotations
 
@@ -140,36 +136,19 @@ def register_demo() -> list[str]:
 
 
 def unregister_demo() -> None:
-    """Removes what `register_demo` / `register_all` added (for tests that must leave the registry as built in).
+    """Removes the demo sources and taxonomy entries (`register_builtin(..., include_demo=False)` calls it).
 
     The taxonomy and source registries have no public removal, so this edits their module
-    state directly; seqio tasks and mixtures of the demo are removed, and the next
-    `mixtures.register_all()` re-registers from scratch.
+    state directly. Re-register the tasks afterwards: the catalog still holds demo tasks
+    until the next `register_builtin` / `load_builtin`.
     """
-    from seqio_tasks import task_specs, taxonomy
+    from seqio_tasks import taxonomy
     from seqio_tasks.sources import registry
 
     names = {d.name for d in demo_datasets()}
     taxonomy._EXTRA[:] = [info for info in taxonomy._EXTRA if info.name not in names]
     for name in names:
         registry._REGISTRY.pop(name, None)
-    task_specs.clear_cache()
-    try:
-        import seqio
-    except ImportError:
-        return
-    from seqio_tasks import mixtures, tasks
-
-    for name in list(seqio.MixtureRegistry.names()):
-        if name.startswith("demo_"):
-            seqio.MixtureRegistry.remove(name)
-    for name in list(seqio.TaskRegistry.names()):
-        if name.startswith("demo_") or name.startswith("pinch.demo_"):
-            seqio.TaskRegistry.remove(name)
-    for name in [n for n in tasks._REGISTERED if n.startswith("demo_")]:
-        del tasks._REGISTERED[name]
-    mixtures._STATE["mixtures"] = [m for m in mixtures._STATE["mixtures"] if not m.startswith("demo_")]
-    mixtures._STATE["key"] = None
 
 
 # --------------------------------------------------------------------- task names
@@ -196,7 +175,6 @@ def heldout_task_names(languages: Sequence[str] = LANGUAGES, settings: Sequence[
     """Evaluation tasks of the demo's held-out datasets (all templates; optionally only some settings)."""
     from seqio_tasks import task_specs
 
-    register_demo()
     wanted = {dataset_name(f, lang) for f in families for lang in languages}
     return [spec.name for spec in task_specs.all_specs()
             if spec.info.kind == "eval" and spec.info.dataset in wanted
@@ -243,12 +221,3 @@ def register_pinch(language: str, num_examples: int, seed: int = 0):
     # the other language's mixture by name: the pinch task is named after it (distinct per direction)
     return mixtures.make_pinch_mixture(TRAIN_MIXTURE.format(language=language), TRAIN_MIXTURE.format(language=other),
                                        num_examples, name=pinch_mixture_name(language, num_examples), seed=seed)
-
-
-def register_all(vocabulary=None) -> dict[str, list[str]]:
-    """Demo datasets, then every seqio task and built-in mixture, then the demo mixtures."""
-    from seqio_tasks import mixtures
-
-    register_demo()
-    registered = mixtures.register_all(vocabulary)
-    return {"tasks": registered["tasks"], "mixtures": registered["mixtures"] + register_mixtures()}

@@ -91,6 +91,11 @@ class Source:
             raise KeyError(f"source {self.name!r} has no split {split!r}; its splits are {self.splits}")
         return list(self.split_files[split])
 
+    def data_root(self, data_dir: Path | None, korani_dir: Path | None) -> Path | None:
+        """Which of the two data settings this source reads from: the benchmark data directory."""
+        del korani_dir
+        return data_dir
+
     def paths(self, split: str, data_dir: str | Path | None = None) -> list[Path]:
         """The absolute paths of `split`'s files; raises MissingDataError naming what is missing."""
         files = self.files(split)

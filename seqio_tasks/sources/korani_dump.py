@@ -104,6 +104,7 @@ class KoraniDumpSource:
     hf: None = None
     tfds: None = None
     unlabelled_splits: tuple[str, ...] = ()
+    templates: tuple[int, ...] | None = None   # only these test_tmp{k}.csv files (None: all)
     last_load_report: LoadReport | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +115,24 @@ class KoraniDumpSource:
     def splits(self) -> tuple[str, ...]:
         """train (train*.csv) and test (test_tmp{k}.csv, one file per template)."""
         return SPLITS
+
+    def for_template(self, index: int) -> "KoraniDumpSource":
+        """The same dataset restricted to the dump's template k (`test_tmp{k}.csv`)."""
+        return dataclasses.replace(self, name=f"{self.name}_tmp{index}", templates=(index,))
+
+    def data_root(self, data_dir: Path | None, korani_dir: Path | None) -> Path | None:
+        """Which of the two data settings this source reads from: the KORANI dump folder."""
+        del data_dir
+        return korani_dir
+
+    def paths(self, split: str, data_dir: str | Path | None = None) -> list[Path]:
+        """Absolute paths of `split`'s CSVs under the KORANI folder `data_dir`; MissingDataError when absent."""
+        root = dump_root(data_dir)
+        paths = [root / f for f in self.files(split, data_dir)]
+        if not paths:
+            raise MissingDataError(f"KORANI dataset {self.dataset!r} split {split!r}: no file of templates "
+                                   f"{list(self.templates or ())} in the dump under {root}")
+        return paths
 
     def dataset_dir(self, korani_dir: str | Path | None = None) -> Path:
         """The dataset's folder in the dump (any cluster folder); MissingDataError when absent."""
@@ -140,6 +159,8 @@ class KoraniDumpSource:
             readme = " (the folder's README.md explains how to obtain this dataset)" if (folder / "README.md").exists() else ""
             raise MissingDataError(f"KORANI dataset {self.dataset!r} split {split!r}: no {pattern} in {folder}{readme}. "
                                    f"The authors did not release every dataset in the dump; see {DUMP_ORIGIN}.")
+        if self.templates is not None:
+            paths = [p for p in paths if template_index_of(p) in self.templates]
         root = dump_root(korani_dir)
         return [str(p.relative_to(root)) for p in paths]
 
