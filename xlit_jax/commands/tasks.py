@@ -120,6 +120,10 @@ def _taxonomy() -> int:
 def main(argv: list[str]) -> int:
     """Runs `xlit tasks`."""
     args = _parser().parse_args(argv)
+    from xlit_jax.commands import wiring
+
+    if not args.taxonomy:
+        wiring.load_registry()
     if args.taxonomy:
         return _taxonomy()
     if args.show:
@@ -128,7 +132,7 @@ def main(argv: list[str]) -> int:
         except (KeyError, ValueError, FileNotFoundError) as error:
             from xlit_jax.commands import wiring
 
-            return wiring.fail("tasks", str(error).strip("'\""), 1)
+            return wiring.fail("tasks", error, 1)
     if args.mixtures:
         rows = _mixture_rows(args.filter)
         if args.json:

@@ -21,7 +21,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from seqio_tasks.vocab import train_vocabulary
+    from xlit_jax.commands import wiring
 
+    wiring.load_registry()
     try:
         path = train_vocabulary(args.tasks, args.output, args.vocab_size, from_tasks=True,
                                 max_examples_per_task=args.max_examples_per_task,

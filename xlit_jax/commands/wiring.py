@@ -193,6 +193,13 @@ def resolve_vocabulary() -> str:
     return vocab.vocabulary_path()
 
 
+def load_registry() -> int:
+    """Fill the task catalog with the built-in task specs (TF-free: listing, rendering, evaluation rows)."""
+    from seqio_tasks import paths, registration
+
+    return len(registration.load_builtin(data_dir=paths.data_dir(), korani_dir=paths.korani_dir()))
+
+
 def register(vocabulary_path: str) -> tuple[int, int]:
     """Register the built-in tasks and mixtures (demo corpus included) for the vocabulary, once."""
     import_tensorflow_quietly()
@@ -214,7 +221,7 @@ def check_training_mixture(name: str) -> None:
     try:
         mixtures.check_training_mixture(name, allow_monolingual=allow)
     except (KeyError, ValueError, FileNotFoundError) as error:
-        raise SetupError(str(error).strip("'\"")) from error
+        raise SetupError(str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)) from error
 
 
 def prepare_training() -> RegistrySetup:
@@ -242,17 +249,19 @@ def close_names(name: str, known: Sequence[str], n: int = 5) -> list[str]:
 
 def fail(command: str, error: BaseException | str, code: int = 1) -> int:
     """Print `xlit COMMAND: error: ...` as one line (the first line of the message) and return the exit code."""
-    text = error if isinstance(error, str) else (str(error) or type(error).__name__)
+    if isinstance(error, KeyError) and error.args:
+        text = str(error.args[0])   # str(KeyError) adds quotes around the message
+    else:
+        text = error if isinstance(error, str) else (str(error) or type(error).__name__)
     first = text.strip().splitlines()[0] if text.strip() else text
-    kind = "" if isinstance(error, (str, SetupError, gin_utils.GinConfigError)) else f"{type(error).__name__}: "
+    plain = (str, KeyError, ValueError, FileNotFoundError, FileExistsError)   # the message says it all
+    kind = "" if isinstance(error, plain) else f"{type(error).__name__}: "
     print(f"xlit {command}: error: {kind}{first}", file=sys.stderr, flush=True)
     return code
 
 
 def prepare_evaluation() -> int:
-    """Before the model is loaded: register the built-in tasks (TF-free task specs) for the task loader."""
+    """Before the model is loaded: the built-in task specs for the registry's task loader (no TensorFlow)."""
     if not _uses("xlit.registry_eval_tasks"):
         return 0
-    path = resolve_vocabulary()
-    tasks, _ = register(path)
-    return tasks
+    return load_registry()
