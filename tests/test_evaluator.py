@@ -6,18 +6,21 @@ log-likelihoods (EOS included) for rank classification and step-by-step argmax f
 greedy generation. When xlit_jax.scoring / xlit_jax.decoding are not there yet the same
 reference functions drive the evaluator (so its plumbing is still tested).
 """
+import dataclasses
 import functools
 import importlib.util
 import json
+import re
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xlit_jax import evaluator
-from xlit_jax.evaluator import EvalTask, Tokenizer
+from xlit_jax import evaluator, train_evaluator
+from xlit_jax.eval_tasks import EvalTask
 from xlit_jax.models.mt5 import MT5Config, Transformer, init_params
+from xlit_jax.tokenizer import Tokenizer, check_vocabulary_fits
 
 KO = ["오늘은 날씨가 맑습니다", "서울은 한국의 수도입니다", "고양이가 매트 위에 앉았다", "비가 와서 우산을 썼다",
       "그는 학교에 갔다", "세종대왕은 한글을 만들었다", "맞다", "아니다", "원인", "결과"]
@@ -234,11 +237,9 @@ def test_aggregates_over_templates_and_settings(tiny_model, vocab_path):
 
 def test_train_evaluator_callable(tiny_model, vocab_path, tmp_path):
     config, params = tiny_model
-    evaluate_fn = evaluator.make_train_evaluator(
+    evaluate_fn = train_evaluator.make_train_evaluator(
         [rank_task()], vocab_path, max_examples=4, model_config=config, output_dir=str(tmp_path),
         task_feature_lengths={"inputs": 12, "targets": 6}, include_tasks=True)
-    if not HAVE_SCORING:
-        pytest.skip("xlit_jax.scoring (rank_classify) has not landed yet")
     values = evaluate_fn(params, 7)
     assert values["eval/ko/native/mean"] == pytest.approx(values["eval/task/tiny_nli.ko_korani.t01"])
     assert "eval/all/mean" in values and "eval/dataset/tiny_nli/median" in values
@@ -269,192 +270,200 @@ def test_expected_output_language():
     assert evaluator.expected_output_language(["3", ""], "ko") == "ko"
 
 
-@pytest.mark.slow
-def test_registry_tasks_end_to_end(tiny_model, vocab_path, shared_data, tmp_path):
-    eval_data = pytest.importorskip("seqio_tasks.eval_data", reason="registry (seqio_tasks.eval_data) not present")
-    try:
-        names = eval_data.eval_task_names(r"^(kobest_copa|klue_nli)\.", with_data=True)
-    except (ImportError, AttributeError) as error:  # the registry is still landing its pieces
-        pytest.skip(f"registry incomplete: {error}")
-    if not names:
-        pytest.skip("no kobest_copa / klue_nli evaluation task with data in the registry yet")
-    names = sorted(names)[:2]
+# ------------------------------------------------------- task loading, vocabulary, checkpoints
+
+
+def memory_loader(*tasks):
+    """An in-memory task_loader with the registry's signature, and the calls it received."""
+    calls = []
+
+    def loader(names, max_examples=None, split=None):
+        calls.append((names, max_examples, split))
+        return [EvalTask(t.info, t.examples[:max_examples] if max_examples else t.examples) for t in tasks]
+
+    return loader, calls
+
+
+LENGTHS = {"inputs": 12, "targets": 6}
+
+
+def test_names_are_read_through_the_task_loader(tiny_model, vocab_path):
     config, params = tiny_model
-    document = evaluator.evaluate(names, params=params, model_config=config, vocabulary_path=vocab_path,
-                                  max_examples=3, output_dir=str(tmp_path), progress=False, batch_size=4,
-                                  task_feature_lengths={"inputs": 32, "targets": 8},
-                                  rank_classify_fn=RANK_FN, generate_fn=GENERATE_FN)
-    assert sorted(document["tasks"]) == names
-    for name in names:
-        record = document["tasks"][name]
-        info = eval_data.task_info(name)
-        assert record["dataset"] == info.dataset and record["setting"] == info.setting
-        assert record["num_examples"] == 3
-        assert (tmp_path / "predictions" / f"{name}.jsonl").read_text().count("\n") == 3
+    loader, calls = memory_loader(rank_task())
+    document = evaluator.evaluate("tiny_nli.*", task_loader=loader, params=params, model_config=config,
+                                  vocabulary_path=vocab_path, max_examples=2, split="validation", progress=False,
+                                  task_feature_lengths=LENGTHS)
+    assert calls == [("tiny_nli.*", 2, "validation")]
+    assert document["tasks"]["tiny_nli.ko_korani.t01"]["num_examples"] == 2
+    with pytest.raises(ValueError, match=r"no task_loader to resolve 'tiny_nli'.*@xlit.registry_eval_tasks"):
+        evaluator.evaluate("tiny_nli", params=params, model_config=config, vocabulary_path=vocab_path)
+    with pytest.raises(TypeError, match="must return EvalTasks, got \\['str'\\]"):
+        evaluator.evaluate("tiny_nli", task_loader=lambda names, **_: ["tiny_nli"], params=params,
+                           model_config=config, vocabulary_path=vocab_path)
 
 
-def test_eval_command_with_gin_files(tiny_model, vocab_path, tmp_path, monkeypatch, capsys):
-    """`xlit eval` with eval/korani_heldout.gin: gin macros reach evaluate(), outputs are written."""
-    import gin
+def test_vocabulary_order(tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints" / "4" / "state").mkdir(parents=True)
+    (run / "spiece.model").write_text("run vocabulary")
+    step = str(run / "checkpoints" / "4")
+    assert evaluator.choose_vocabulary("/explicit.model", step, "/fallback.model") == "/explicit.model"
+    assert evaluator.choose_vocabulary(None, step, "/fallback.model") == str(run / "spiece.model")
+    assert evaluator.choose_vocabulary(None, str(run), "/fallback.model") == str(run / "spiece.model")
+    assert evaluator.choose_vocabulary(None, str(tmp_path / "hf"), "/fallback.model") == "/fallback.model"
+    with pytest.raises(ValueError, match=r"^no vocabulary: none given and \S+/hf has no spiece.model; set "
+                                         r"VOCABULARY_PATH"):
+        evaluator.choose_vocabulary(None, str(tmp_path / "hf"), None)
 
-    from xlit_jax.commands import eval as eval_command
+
+def test_vocabulary_bigger_than_the_model_fails_before_scoring(tiny_model, vocab_path, tmp_path):
+    from xlit_jax.checkpoints import save_xlit
 
     config, params = tiny_model
-    seen = {}
+    pieces = Tokenizer(vocab_path).vocab_size
+    assert check_vocabulary_fits(vocab_path, pieces) == pieces
+    assert check_vocabulary_fits("gs://bucket/spm.model", 10) is None
+    small = dataclasses.replace(config, vocab_size=pieces - 50)
 
-    def fake_registry(names, max_examples=None, split=None):  # the registry is tested in its own file
-        seen.update(names=names, max_examples=max_examples, split=split)
-        return [EvalTask(t.info, t.examples[:max_examples]) for t in (rank_task(), generation_task())]
+    def never(*args, **kwargs):
+        raise AssertionError("scored despite the vocabulary error")
 
-    def fake_load_model(checkpoint_path, params_=None, model_config=None):
-        seen["checkpoint_path"] = checkpoint_path
-        return Transformer(config), params
-
-    monkeypatch.setattr(evaluator, "load_registry_tasks", fake_registry)
-    monkeypatch.setattr(evaluator, "load_model", fake_load_model)
-    real_run_tasks = evaluator.run_tasks
-
-    def run_tasks(*args, rank_classify_fn=None, generate_fn=None, **kwargs):
-        return real_run_tasks(*args, rank_classify_fn=rank_classify_fn or RANK_FN,
-                              generate_fn=generate_fn or GENERATE_FN, **kwargs)
-
-    monkeypatch.setattr(evaluator, "run_tasks", run_tasks)
-    out = tmp_path / "eval"
-    gin.clear_config()
-    try:
-        rc = eval_command.main([
-            "--gin_file=eval/korani_heldout.gin", "--gin.CHECKPOINT_PATH=/ckpt/tiny", f"--gin.EVAL_OUTPUT_DIR={out}",
-            f"--gin.VOCABULARY_PATH={vocab_path}", "--gin.MAX_EXAMPLES=3", "--gin.BATCH_SIZE=2",
-            "--gin.TASK_FEATURE_LENGTHS={'inputs': 16, 'targets': 4}", "--gin.RUN_NAME='tiny'", "--no_progress"])
-    finally:
-        gin.clear_config()
-    assert rc == 0
-    assert seen == {"names": "korani_heldout.ko.all", "max_examples": 3, "split": None, "checkpoint_path": "/ckpt/tiny"}
-    document = json.loads((out / "results.json").read_text())
-    assert document["run"]["name"] == "tiny"
-    assert document["run"]["settings"]["task_feature_lengths"] == {"inputs": 16, "targets": 4}
-    assert sorted(document["tasks"]) == ["tiny_nli.ko_korani.t01", "tiny_qa.ko_korani.t01"]
-    assert (out / "config.gin").is_file() and (out / "predictions" / "tiny_qa.ko_korani.t01.jsonl").is_file()
-    printed = capsys.readouterr().out
-    assert "tiny_nli.ko_korani.t01" in printed and "| tiny |" in printed
+    expected = f"vocabulary {vocab_path} has {pieces} pieces but the model's vocab_size is {pieces - 50}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        evaluator.evaluate(tasks=[rank_task()], params=params, model_config=small, vocabulary_path=vocab_path,
+                           rank_classify_fn=never, progress=False)
+    # No model config given: the checkpoint's own config is checked once loaded, still before scoring.
+    checkpoint = tmp_path / "small"
+    save_xlit(init_params(small, jax.random.key(1)), small, checkpoint, vocabulary_path=vocab_path)
+    with pytest.raises(ValueError, match=re.escape(f"vocabulary {checkpoint / 'spiece.model'} has {pieces} pieces")):
+        evaluator.evaluate(tasks=[rank_task()], checkpoint_path=str(checkpoint), rank_classify_fn=never,
+                           progress=False)
 
 
-def test_eval_command_rejects_unknown_macro(capsys):
-    import gin
+def test_evaluate_a_training_run(tiny_model, vocab_path, tmp_path):
+    """CHECKPOINT_PATH = MODEL_DIR: its newest checkpoint, its config.json, its spiece.model."""
+    from xlit_jax.checkpointing import TrainingCheckpointer
+    from xlit_jax.checkpoints import CheckpointError, write_run_files
 
-    from xlit_jax.commands import eval as eval_command
-
-    gin.clear_config()
-    try:
-        assert eval_command.main(["--gin_file=eval/zero_shot.gin", "--gin.CHEKPOINT_PATH=/x"]) == 2
-    finally:
-        gin.clear_config()
-    assert "CHEKPOINT_PATH" in capsys.readouterr().err
-
-
-@pytest.mark.slow
-def test_eval_command_on_checkpoint_and_registry(tiny_model, vocab_path, shared_data, tmp_path, capsys):
-    """`xlit eval` on a saved xlit checkpoint (read back by load_params) and a real registry task.
-
-    Exercises what in-memory tests cannot: gin locking while the registry is imported lazily,
-    regex task selection, load_params, and the same numbers as evaluating the params directly.
-    """
-    import gin
-
-    checkpoints = pytest.importorskip("xlit_jax.checkpoints")
-    from xlit_jax.commands import eval as eval_command
-
-    if not hasattr(checkpoints, "load_params") or not hasattr(checkpoints, "save_xlit"):
-        pytest.skip("xlit_jax.checkpoints.load_params / save_xlit have not landed yet")
-    try:
-        from seqio_tasks import eval_data
-
-        names = sorted(eval_data.eval_task_names(r"^klue_nli[.]ko_korani[.]", with_data=True))[:1]
-    except (ImportError, AttributeError) as error:
-        pytest.skip(f"registry incomplete: {error}")
-    if not names or not HAVE_SCORING:
-        pytest.skip("no klue_nli Korean-template task with data, or no xlit_jax.scoring")
     config, params = tiny_model
-    checkpoints.save_xlit(params, config, tmp_path / "ckpt")
-    out = tmp_path / "eval"
-    gin.clear_config()
-    try:
-        rc = eval_command.main([
-            "--gin_file=eval/zero_shot.gin", f"--gin.CHECKPOINT_PATH={tmp_path / 'ckpt'}",
-            f"--gin.EVAL_OUTPUT_DIR={out}", f"--gin.MIXTURE_OR_TASK_NAME='^{names[0]}$'",
-            f"--gin.VOCABULARY_PATH={vocab_path}", "--gin.MAX_EXAMPLES=2", "--no_progress",
-            "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}"])
-    finally:
-        gin.clear_config()
-    assert rc == 0, capsys.readouterr().err
-    from_cli = json.loads((out / "results.json").read_text())
-    direct = evaluator.evaluate(names, params=params, model_config=config, vocabulary_path=vocab_path,
-                                max_examples=2, progress=False, task_feature_lengths={"inputs": 32, "targets": 8})
-    assert list(from_cli["tasks"]) == names
-    assert from_cli["tasks"][names[0]]["metrics"] == pytest.approx(direct["tasks"][names[0]]["metrics"])
-    cli_rows = (out / "predictions" / f"{names[0]}.jsonl").read_text().splitlines()
-    assert len(cli_rows) == 2 and json.loads(cli_rows[0])["options"]
+    model_dir = tmp_path / "korani_tiny"
+    checkpointer = TrainingCheckpointer(model_dir, async_save=False)
+    checkpointer.save(3, {"step": jnp.asarray(3, jnp.int32), "params": params, "rng": jax.random.key_data(
+        jax.random.key(0))}, 0)
+    checkpointer.close()
+    write_run_files(model_dir, config, vocab_path)
+    from_run = evaluator.evaluate(tasks=[rank_task()], checkpoint_path=str(model_dir), progress=False,
+                                  task_feature_lengths=LENGTHS, rank_classify_fn=RANK_FN)
+    direct = evaluator.evaluate(tasks=[rank_task()], params=params, model_config=config, vocabulary_path=vocab_path,
+                                progress=False, task_feature_lengths=LENGTHS, rank_classify_fn=RANK_FN)
+    assert from_run["run"]["vocabulary_path"] == str(model_dir / "spiece.model")
+    name = rank_task().name
+    assert from_run["tasks"][name]["metrics"] == pytest.approx(direct["tasks"][name]["metrics"])
+    with pytest.raises(CheckpointError, match=r"config mismatch: the checkpoint has num_heads=2, the given model "
+                                              r"config has num_heads=4; the checkpoint has head_dim=16, the given "
+                                              r"model config has head_dim=8"):
+        evaluator.evaluate(tasks=[rank_task()], checkpoint_path=str(model_dir / "checkpoints" / "3"), progress=False,
+                           model_config=dataclasses.replace(config, num_heads=4, head_dim=8))
 
 
-@pytest.mark.slow
-def test_mixture_and_regex_resolution(shared_data):
-    """A held-out mixture expands to its tasks with data; a regex selects evaluation tasks; bad names are named."""
-    try:
-        from seqio_tasks import eval_data
-    except ImportError as error:
-        pytest.skip(f"registry not importable: {error}")
-    try:
-        names = evaluator.resolve_task_names("korani_heldout.ko.native")
-    except (ImportError, AttributeError) as error:
-        pytest.skip(f"registry incomplete: {error}")
-    assert names
-    for name in names:
-        info = eval_data.task_info(name)
-        assert (info.data_language, info.setting, info.kind) == ("ko", "native", "eval")
-    regex = evaluator.resolve_task_names("klue_nli[.]ko_korani[.].*")
-    assert regex and all(n.startswith("klue_nli.ko_korani.") for n in regex)
-    assert evaluator.resolve_task_names([regex[0], regex[0]]) == [regex[0]]
-    with pytest.raises(KeyError, match="no_such_task_xyz"):
-        evaluator.resolve_task_names("no_such_task_xyz")
+def test_train_evaluator_writes_under_model_dir_with_distinct_run_names(tiny_model, vocab_path, tmp_path):
+    """No output dir: MODEL_DIR/inference_eval/step_N, run '{run}@{N}', the run's vocabulary; reports compare runs."""
+    import shutil
+
+    from xlit_jax import reports
+
+    config, params = tiny_model
+    loader, calls = memory_loader(rank_task())
+    for run in ("korani_tiny", "p3_tiny"):
+        model_dir = tmp_path / run
+        evaluate_fn = train_evaluator.make_train_evaluator(
+            "tiny_nli", max_examples=3, task_loader=loader, model_config=config, model_dir=str(model_dir),
+            fallback_vocabulary_path="/nonexistent/fallback.model", task_feature_lengths=LENGTHS)
+        model_dir.mkdir()
+        shutil.copyfile(vocab_path, model_dir / "spiece.model")  # as `xlit train` writes it when it starts
+        evaluate_fn(params, 5)
+        document = json.loads((model_dir / "inference_eval" / "step_5" / "results.json").read_text())
+        assert document["run"]["name"] == f"{run}@5" and document["run"]["step"] == 5
+        assert document["run"]["vocabulary_path"] == str(model_dir / "spiece.model")
+    assert calls == [("tiny_nli", 3, None)] * 2  # read once per evaluator, when it is made
+    _, table = reports.report(sorted(tmp_path.glob("*/inference_eval/step_5")))
+    assert [name for name, _ in table.rows] == ["korani_tiny@5", "p3_tiny@5"]
 
 
-@pytest.mark.slow
-def test_train_inference_gin_builds_the_trainer_callable(vocab_path, shared_data, tmp_path):
-    """models/mt5_tiny.gin + runs/finetune.gin + eval/train_inference.gin give the trainer a working evaluator."""
-    import importlib
+def test_train_evaluator_fails_early(tiny_model, vocab_path):
+    config, _ = tiny_model
 
+    def unknown(names, max_examples=None, split=None):
+        raise KeyError(f"{names!r} matches no evaluation task")
+
+    with pytest.raises(KeyError, match="matches no evaluation task"):
+        train_evaluator.make_train_evaluator("nope", task_loader=unknown, model_config=config)
+    with pytest.raises(ValueError, match=r"has \d+ pieces but the model's vocab_size is 8"):
+        train_evaluator.make_train_evaluator([rank_task()], vocab_path,
+                                             model_config=dataclasses.replace(config, vocab_size=8))
+
+
+# ------------------------------------------------------------------------------ gin files
+
+
+def _registry_configurables():
+    eval_data = pytest.importorskip("seqio_tasks.eval_data", reason="registry not importable")
+    pytest.importorskip("seqio_tasks.vocab", reason="registry not importable")
+    if not hasattr(eval_data, "registry_eval_tasks"):
+        pytest.skip("seqio_tasks.eval_data.registry_eval_tasks has not landed yet")
+
+
+def _selector(reference) -> str:
+    return f"{reference.configurable.module}.{reference.configurable.name}"
+
+
+def test_zero_shot_gin_binds_the_registry_loader_and_fallback_vocabulary(tmp_path):
     import gin
 
     from xlit_jax import gin_utils
-    from xlit_jax.commands import train as train_command
 
-    try:
-        from seqio_tasks import eval_data
-
-        names = sorted(eval_data.eval_task_names(r"^klue_nli[.]ko_korani[.]", with_data=True))[:1]
-    except (ImportError, AttributeError) as error:
-        pytest.skip(f"registry incomplete: {error}")
-    if not names or not HAVE_SCORING:
-        pytest.skip("no klue_nli Korean-template task with data, or no xlit_jax.scoring")
-    for module in train_command.CONFIGURABLE_MODULES:
-        importlib.import_module(module)
-    size = Tokenizer(vocab_path).vocab_size
+    _registry_configurables()
     gin.clear_config()
     try:
-        gin_utils.parse_gin(
-            ["models/mt5_tiny.gin", "runs/finetune.gin", "eval/train_inference.gin"],
-            [f"MODEL_DIR = '{tmp_path / 'run'}'", "MIXTURE_OR_TASK_NAME = 'unused'", "TRAIN_STEPS = 1",
-             f"xlit.MT5Config.vocab_size = {size}", f"EVAL_MIXTURE_OR_TASK_NAME = '{names[0]}'",
-             f"EVAL_VOCABULARY_PATH = '{vocab_path}'", "EVAL_MAX_EXAMPLES = 2",
-             f"EVAL_OUTPUT_DIR = '{tmp_path / 'infer'}'",
-             "TASK_FEATURE_LENGTHS = {'inputs': 32, 'targets': 8}"], finalize=False)
-        inference_evaluator = evaluator.make_train_evaluator()
-        config = MT5Config()
+        gin_utils.parse_gin(["eval/korani_heldout.gin"], [f"CHECKPOINT_PATH = '{tmp_path}'",
+                                                          f"EVAL_OUTPUT_DIR = '{tmp_path / 'out'}'"], finalize=False)
+        loader = gin.query_parameter("xlit.evaluate.task_loader")
+        fallback = gin.query_parameter("xlit.evaluate.fallback_vocabulary_path")
+        names = gin.query_parameter("%MIXTURE_OR_TASK_NAME")
     finally:
         gin.clear_config()
-    assert config.vocab_size == size and config.emb_dim == 64
-    values = inference_evaluator(init_params(config, jax.random.key(3)), 11)
-    assert set(values) >= {"eval/all/mean", "eval/ko/mean", "eval/ko/native/median",
-                           "eval/dataset/klue_nli/median"}
-    record = json.loads((tmp_path / "infer" / "step_11" / "results.json").read_text())["tasks"][names[0]]
-    assert record["num_examples"] == 2 and values["eval/ko/native/mean"] == pytest.approx(record["score"])
+    assert _selector(loader) == "xlit.registry_eval_tasks" and not loader.evaluate
+    assert _selector(fallback) == "xlit.vocabulary_path" and fallback.evaluate
+    assert names == "korani_heldout.ko.all"
+
+
+def test_train_inference_gin_writes_under_model_dir(tiny_model, vocab_path, tmp_path):
+    """eval/train_inference.gin's evaluator: tasks through its loader, results in MODEL_DIR/inference_eval."""
+    import gin
+
+    from xlit_jax import gin_utils, train_loop  # noqa: F401  (xlit.train is bound by the file)
+
+    _registry_configurables()
+    config, params = tiny_model
+    loader, calls = memory_loader(rank_task())
+
+    @gin.configurable("memory_tasks", module="xlit_test")
+    def memory_tasks(names, max_examples=None, split=None):
+        return loader(names, max_examples=max_examples, split=split)
+
+    model_dir = tmp_path / "tiny_run"
+    gin.clear_config()
+    try:
+        gin_utils.parse_gin(["eval/train_inference.gin"], [
+            f"MODEL_DIR = '{model_dir}'", "MODEL_CONFIG = None", f"TASK_FEATURE_LENGTHS = {LENGTHS}",
+            "EVAL_MIXTURE_OR_TASK_NAME = 'tiny_nli'", f"EVAL_VOCABULARY_PATH = '{vocab_path}'",
+            "EVAL_MAX_EXAMPLES = 2", "xlit.make_train_evaluator.task_loader = @xlit_test.memory_tasks"],
+            finalize=False)
+        evaluate_fn = train_evaluator.make_train_evaluator(model_config=config)
+        assert _selector(gin.query_parameter("xlit.train.inference_evaluator")) == "xlit.make_train_evaluator"
+    finally:
+        gin.clear_config()
+    values = evaluate_fn(params, 9)
+    assert calls == [("tiny_nli", 2, None)] and "eval/all/mean" in values
+    document = json.loads((model_dir / "inference_eval" / "step_9" / "results.json").read_text())
+    assert document["run"]["name"] == "tiny_run@9" and document["tasks"][rank_task().name]["num_examples"] == 2

@@ -79,3 +79,27 @@ def test_bad_inputs_are_named(tmp_path):
     assert report_command.main([str(tmp_path)]) == 2
     with pytest.raises(ValueError, match="2 names for 1"):
         reports.report(RUNS[:1], names=["x", "y"])
+
+
+def test_equal_run_names_are_told_apart_by_their_directories(tmp_path, capsys):
+    """`xlit report /runs/*/inference_eval/step_N` when the results record the same run name."""
+    document = json.loads((FIXTURES / "run_a" / "results.json").read_text())
+    document["run"] = {"name": "step_100"}
+    dirs = []
+    for run in ("korani", "p3", "bilingual"):
+        directory = tmp_path / "runs" / run / "inference_eval" / "step_100"
+        directory.mkdir(parents=True)
+        (directory / "results.json").write_text(json.dumps(document))
+        dirs.append(str(directory))
+    twin = tmp_path / "other" / "korani" / "inference_eval" / "step_100"
+    twin.mkdir(parents=True)
+    (twin / "results.json").write_text(json.dumps(document))
+    assert reports.distinct_run_names(["x", "y"], dirs[:2]) == ["x", "y"]
+    _, table = reports.report(dirs + [str(twin)])
+    assert [name for name, _ in table.rows] == [
+        "step_100 (runs/korani)", "step_100 (runs/p3)", "step_100 (runs/bilingual)", "step_100 (other/korani)"]
+    assert reports.distinct_run_names(["a", "a"], [dirs[0], dirs[0] + "/results.json"]) == ["a (#1)", "a (#2)"]
+    assert report_command.main(dirs[:2]) == 0
+    assert "| step_100 (korani) |" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="run names must be distinct"):
+        reports.report(dirs[:2], names=["same", "same"])

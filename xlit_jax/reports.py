@@ -171,17 +171,20 @@ def run_name(result_dir: str | os.PathLike, document: Mapping) -> str:
 
 
 def distinct_run_names(names: Sequence[str], result_dirs: Sequence[str | os.PathLike]) -> list[str]:
-    """Row names made distinct: a name shared by several runs gets the shortest run of parent directories
-    that tells them apart ('eval (run_a)'), or a position when the paths are the same."""
+    """Row names made distinct: a name shared by several runs gets the fewest parent directories that tell
+    them apart, after the parents they share ('step_100 (korani)' for runs/korani/inference_eval/step_100),
+    or a position when the paths are the same."""
     dirs = [Path(d).absolute() for d in result_dirs]
     dirs = [d.parent if d.name == RESULTS_FILE else d for d in dirs]
     counts = collections.Counter(names)
     out = list(names)
     for name in (n for n in counts if counts[n] > 1):
         positions = [i for i, n in enumerate(names) if n == name]
-        depth = max(len(dirs[i].parts) for i in positions)
-        for k in range(1, depth):
-            labels = ["/".join(dirs[i].parts[-k - 1:-1]) for i in positions]
+        parents = [dirs[i].parts[:-1] for i in positions]
+        while all(parents) and len({p[-1] for p in parents}) == 1:  # drop the trailing parents all share
+            parents = [p[:-1] for p in parents]
+        for k in range(1, max(len(p) for p in parents) + 1):
+            labels = ["/".join(p[-k:]) for p in parents]
             if len(set(labels)) == len(labels):
                 break
         else:

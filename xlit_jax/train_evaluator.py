@@ -55,7 +55,7 @@ def make_train_evaluator(
     if items and all(isinstance(t, EvalTask) for t in items):
         tasks = [EvalTask(t.info, t.examples[:max_examples] if max_examples else t.examples) for t in items]
     else:
-        tasks = load_tasks(items, task_loader, max_examples=max_examples, split=split)
+        tasks = load_tasks(mixture_or_tasks, task_loader, max_examples=max_examples, split=split)
     if not tasks:
         raise ValueError(f"make_train_evaluator: {mixture_or_tasks!r} gives no tasks to evaluate")
     model_config = model_config or MT5Config()
