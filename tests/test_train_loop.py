@@ -13,7 +13,7 @@ import optax
 import pytest
 
 from train_fixtures import (losses_by_step, subprocess_env, train_command, train_tiny_vocab, write_synthetic_cache,
-                            write_tiny_run_gin)
+                            write_synthetic_records, write_tiny_run_gin)
 from xlit_jax import train_loop
 from xlit_jax.checkpointing import TrainingCheckpointer
 from xlit_jax.data import CachedData
@@ -53,7 +53,12 @@ def _train(model_dir, cache_dir, bindings: str = "", optimizer=None, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def straight_run(tmp_path_factory, cache_dir):
+def vocab_file(tmp_path_factory):
+    return train_tiny_vocab(tmp_path_factory.mktemp("vocab"), vocab_size=TINY.vocab_size)
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory, cache_dir, vocab_file):
     """6 uninterrupted steps with teacher-forced eval and an inference evaluator every 4 steps."""
     model_dir = tmp_path_factory.mktemp("straight")
     calls = []
@@ -63,7 +68,8 @@ def straight_run(tmp_path_factory, cache_dir):
         return {"rank_accuracy": 0.25, "custom/metric": 1.0}
 
     summary = _train(model_dir, cache_dir, eval_data=CachedData(str(cache_dir), shuffle=False, repeat=False),
-                     eval_period=4, eval_steps=2, inference_evaluator=inference_evaluator)
+                     eval_period=4, eval_steps=2, inference_evaluator=inference_evaluator,
+                     vocabulary_path=str(vocab_file))
     return model_dir, summary, calls
 
 
@@ -124,12 +130,15 @@ def _finish(process, timeout=240):
 
 
 @pytest.fixture(scope="module")
-def reference_run(tmp_path_factory, cache_dir):
-    """An uninterrupted 14-step run through the CLI, with TensorFlow and seqio blocked."""
+def reference_run(tmp_path_factory, vocab_file):
+    """An uninterrupted 14-step run through the CLI from an ArrayRecord cache, TensorFlow and seqio blocked."""
     root = tmp_path_factory.mktemp("reference")
-    gin_file = write_tiny_run_gin(root / "tiny.gin", cache_dir)
+    records = write_synthetic_records(root / "records", num_rows=96)
+    gin_file = write_tiny_run_gin(root / "tiny.gin", records, extra=f"VOCABULARY_PATH = '{vocab_file}'\n"
+                                  "CACHE_VOCABULARY_PATH = None\n")
     code, out, err = _finish(_run(root / "model", gin_file, 14))
     assert code == 0, err
+    assert (root / "model" / "export" / "config.json").is_file() and (root / "model" / "export" / "spiece.model").is_file()
     return gin_file, losses_by_step(root / "model")
 
 
@@ -224,6 +233,78 @@ def test_initial_checkpoint_gives_the_starting_params_and_a_mismatch_is_named(tm
     save_xlit(jax.tree.map(np.asarray, other), MT5Config(**{**TINY.to_dict(), "emb_dim": 24}), tmp_path / "other")
     with pytest.raises(ValueError, match="emb_dim"):
         _train(tmp_path / "run2", cache_dir, initial_checkpoint_path=str(tmp_path / "other"))
+    assert not (tmp_path / "run2").exists()  # a run that failed in setup leaves no half-made MODEL_DIR
+
+
+def test_run_directory_holds_config_vocabulary_and_an_export_of_the_final_params(straight_run, vocab_file):
+    import jax
+
+    from xlit_jax.checkpoints.xlit_format import load_xlit
+    from xlit_jax.trainer import Trainer
+
+    model_dir = straight_run[0]
+    config = MT5Config(**{**TINY.to_dict(), "dropout_rate": 0.1})
+    assert json.loads((model_dir / "config.json").read_text()) == config.to_dict()
+    assert (model_dir / "spiece.model").read_bytes() == vocab_file.read_bytes()
+    assert (model_dir / "export" / "spiece.model").read_bytes() == vocab_file.read_bytes()
+    exported, exported_config = load_xlit(model_dir / "export")
+    assert exported_config == config
+    state, _ = TrainingCheckpointer(model_dir).restore_latest(Trainer(TINY).abstract_state())
+    assert int(state.step) == 6
+    for (path, a), b in zip(jax.tree_util.tree_flatten_with_path(state.params)[0], jax.tree.leaves(exported)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=jax.tree_util.keystr(path))
+
+
+def test_trainer_gin_bindings_reach_the_loss(tmp_path, cache_dir, straight_run):
+    straight = {r["step"]: r for r in map(json.loads, (straight_run[0] / "train_metrics.jsonl").read_text().splitlines())}
+    assert straight[1]["z_loss"] > 0  # the default z_loss is 1e-4
+    _train(tmp_path, cache_dir, train_steps=1, checkpoint_period=1, bindings="xlit.Trainer.z_loss = 0")
+    (record,) = [json.loads(line) for line in (tmp_path / "train_metrics.jsonl").read_text().splitlines()]
+    assert record["z_loss"] == 0 and record["loss"] == record["cross_entropy"]
+    assert record["loss"] != straight[1]["loss"]
+    assert record["cross_entropy"] == pytest.approx(straight[1]["cross_entropy"], rel=1e-5)  # same params, batch
+
+
+def test_a_gin_binding_that_nothing_reads_is_an_error(tmp_path, cache_dir):
+    import xlit_jax.data.seqio_input  # noqa: F401 - registers xlit.SeqioData
+
+    # train() passes its own partitioner to the Trainer: the Trainer's binding would be ignored.
+    with pytest.raises(ValueError, match=r"nothing read.*\bTrainer\.partitioner"):
+        _train(tmp_path / "a", cache_dir, train_steps=1, bindings="xlit.Trainer.partitioner = @xlit.Partitioner()")
+    # nothing calls SeqioData when training from the cache
+    with pytest.raises(ValueError, match=r"\bSeqioData\.seed"):
+        _train(tmp_path / "b", cache_dir, train_steps=1, bindings="xlit.SeqioData.seed = 3")
+
+
+class _Lengths:
+    """A batch source that only states its lengths (checks run before any batch is asked for)."""
+
+    pack = False
+
+    def __init__(self, lengths):
+        self.task_feature_lengths = lengths
+
+    def batches(self, *args, **kwargs):
+        raise AssertionError("no batches before the checks pass")
+
+
+def test_checks_fail_before_model_dir_exists(tmp_path, cache_dir, vocab_file):
+    model_dir = tmp_path / "model"
+    with pytest.raises(ValueError, match=r"task_feature_lengths\['inputs'\] must be a positive integer, got 0"):
+        _train(model_dir, cache_dir, train_data=_Lengths({"inputs": 0, "targets": 8}))
+    with pytest.raises(ValueError, match=r"no 'targets' length"):
+        _train(model_dir, cache_dir, train_data=_Lengths({"inputs": 8}))
+    with pytest.raises(ValueError, match=r"batch_size \(BATCH_SIZE\) 6 .* num_microbatches 4"):
+        _train(model_dir, cache_dir, batch_size=6, bindings="xlit.Trainer.num_microbatches = 4")
+    import sentencepiece
+
+    pieces = sentencepiece.SentencePieceProcessor(model_file=str(vocab_file)).get_piece_size()
+    small = MT5Config(**{**TINY.to_dict(), "vocab_size": pieces - 1})
+    with pytest.raises(ValueError, match=rf"{pieces} pieces but MT5Config.vocab_size is {pieces - 1}"):
+        _train(model_dir, cache_dir, model_config=small, vocabulary_path=str(vocab_file))
+    with pytest.raises(ValueError, match=r"no vocabulary file .*xlit vocab --output spm.model"):
+        _train(model_dir, cache_dir, vocabulary_path=str(tmp_path / "missing.model"))
+    assert not model_dir.exists()
 
 
 @pytest.mark.slow

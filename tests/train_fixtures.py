@@ -86,6 +86,15 @@ def write_synthetic_cache(directory: Path, num_rows: int = 64, lengths: dict | N
     return directory
 
 
+def write_synthetic_records(directory: Path, num_rows: int = 64, lengths: dict | None = None, seed: int = 0) -> Path:
+    """An unpacked ArrayRecord cache (what finetune_cached.gin reads) of synthetic rows, no vocabulary recorded."""
+    from xlit_jax.data.records import write_records
+
+    lengths = lengths or {"inputs": 16, "targets": 8}
+    write_records(synthetic_rows(num_rows, lengths, seed=seed), directory, lengths, pack=False, overwrite=True)
+    return directory
+
+
 # --- Training runs in subprocesses, with TensorFlow and seqio blocked ---------------------------
 
 TF_BLOCKED_CLI = (
@@ -108,11 +117,12 @@ xlit.MT5Config:
 
 
 def write_tiny_run_gin(path: Path, cache_dir: Path, extra: str = "") -> Path:
-    """A gin file: finetune_cached.gin + a tiny model + small batch, frequent checkpoints, dropout on."""
+    """A gin file: finetune_cached.gin + a tiny model + small batch, frequent checkpoints, dropout on
+    (the cache's lengths are write_synthetic_records' defaults; `extra` may rebind them)."""
     path.write_text(
         "include 'runs/finetune_cached.gin'\n" + TINY_MODEL_GIN
         + f"CACHED_DATA_DIR = '{cache_dir}'\nBATCH_SIZE = 8\nCHECKPOINT_PERIOD = 4\nDROPOUT_RATE = 0.1\n"
-        + "RANDOM_SEED = 5\n" + extra
+        + "RANDOM_SEED = 5\nTASK_FEATURE_LENGTHS = {'inputs': 16, 'targets': 8}\n" + extra
     )
     return path
 

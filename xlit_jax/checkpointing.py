@@ -129,9 +129,11 @@ class TrainingCheckpointer:
         self._manager = self._new_manager()
 
     def close(self) -> None:
-        """Wait for saves and release the manager."""
-        self._manager.wait_until_finished()
-        self._manager.close()
+        """Wait for saves and release the manager (and its async machinery), even when a save failed."""
+        try:
+            self._manager.wait_until_finished()
+        finally:
+            self._manager.close()
 
 
 def _pid_alive(pid: int) -> bool:

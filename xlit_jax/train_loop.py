@@ -1,5 +1,13 @@
-"""The training run: gin-configured `train()` = setup, restore-or-init, the step loop, checkpoints,
-metrics, evaluation, and the fault-tolerance rules (see docs/training.md).
+"""The training run: gin-configured `train()` in named phases (see docs/training.md).
+
+  checks           check_settings, check_batching, check_data_and_vocabulary: types, feature
+                   lengths, batch divisibility, registered data, vocabulary size. No file is
+                   touched and no model built before they pass.
+  setup            TrainingRun: MODEL_DIR and its lock, checkpointer, config.json, spiece.model.
+  restore-or-init  the newest readable checkpoint, else INITIAL_CHECKPOINT_PATH or random params.
+  step loop        one step per batch; after the first, unread gin bindings are an error.
+  periodic actions metrics, eval and checkpoint of a step, in that order; SIGTERM stops after saving.
+  finish           wait for checkpoints; a completed run writes MODEL_DIR/export/ (an xlit checkpoint).
 
 Fault tolerance in one paragraph: a checkpoint holds the TrainState (step, params, optimizer
 state, RNG) and the input position (global batches consumed); batches are a pure function of
@@ -12,7 +20,6 @@ with an error naming the step; the bad state is never saved.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -36,9 +43,7 @@ from xlit_jax.models.mt5 import MT5Config
 
 log = logging.getLogger(__name__)
 
-CONFIG_JSON = "config.json"  # the model config, as in the xlit checkpoint format
-VOCABULARY_NAME = "spiece.model"
-EXPORT_SUBDIR = "export"
+EXPORT_SUBDIR = "export"  # MODEL_DIR/export: the final params as an xlit checkpoint
 
 InferenceEvaluator = Callable[[Any, int], Mapping[str, float]]
 
@@ -348,14 +353,15 @@ class TrainingRun:
         return self.summary(loop)
 
     def setup(self) -> None:
-        """Checkpointer, preemption watcher and the run directory's config.json and spiece.model."""
+        """Checkpointer, preemption watcher and the run directory's config.json and spiece.model (primary)."""
         settings = self.settings
         self.watcher = multihost.PreemptionWatcher()
         self.checkpointer = TrainingCheckpointer(settings.model_dir, keep=settings.keep_checkpoints,
                                                  async_save=settings.async_checkpointing)
         if self.primary:
-            (settings.model_dir / CONFIG_JSON).write_text(json.dumps(settings.model_config.to_dict()))
-            self._copy_vocabulary(settings.model_dir / VOCABULARY_NAME)
+            from xlit_jax.checkpoints import write_run_files
+
+            write_run_files(settings.model_dir, settings.model_config, settings.vocabulary_path)
 
     def restore_or_init(self) -> LoopState:
         """The newest readable checkpoint, else a fresh state (from INITIAL_CHECKPOINT_PATH when given)."""
@@ -482,9 +488,8 @@ class TrainingRun:
         if self.primary and export_dir.exists():
             shutil.rmtree(export_dir)
         multihost.sync("xlit_export_start")
-        save_xlit(state.params, self.settings.model_config, export_dir)
+        save_xlit(state.params, self.settings.model_config, export_dir, self.settings.vocabulary_path)
         if self.primary:
-            self._copy_vocabulary(export_dir / VOCABULARY_NAME)
             print(f"xlit train: exported the final params to {export_dir}", flush=True)
         multihost.sync("xlit_export_done")
 
@@ -539,29 +544,23 @@ class TrainingRun:
             summary["last_loss"] = loop.last_loss
         return summary
 
-    def _copy_vocabulary(self, target: Path) -> None:
-        path = self.settings.vocabulary_path
-        if path is not None and not _is_remote(path):
-            shutil.copyfile(path, target)
-
     def close(self, failed: bool = False) -> None:
         """Stop threads, flush metrics, close the checkpointer, release the lock; a failed run that never
-        took a step and made MODEL_DIR removes it again."""
-        try:
-            if self.batches is not None:
-                self.batches.close()
-            if self.watcher is not None:
-                self.watcher.close()
-            if self.writer is not None:
-                self.writer.close()
-            if self.progress is not None:
-                self.progress.close()
-            if self.checkpointer is not None:
-                self.checkpointer.close()
-        finally:
-            self.lock.release()
-            if failed and not self.started and self.created_model_dir and self.primary:
-                shutil.rmtree(self.settings.model_dir, ignore_errors=True)  # a run that never started leaves nothing
+        took a step and made MODEL_DIR removes it again. After a failure, closing errors are only logged."""
+        closers = [getattr(self.batches, "close", None), getattr(self.watcher, "close", None),
+                   getattr(self.writer, "close", None), getattr(self.progress, "close", None),
+                   getattr(self.checkpointer, "close", None), self.lock.release]
+        errors = []
+        for close in filter(None, closers):
+            try:
+                close()
+            except Exception as err:  # noqa: BLE001 - every resource is closed before anything is raised
+                errors.append(err)
+                log.error("closing the run: %s: %s", type(err).__name__, err)
+        if failed and not self.started and self.created_model_dir and self.primary:
+            shutil.rmtree(self.settings.model_dir, ignore_errors=True)  # a run that never started leaves nothing
+        if errors and not failed:
+            raise errors[0]
 
 
 def _teacher_forced_eval(trainer: Any, params: Any, eval_data: BatchSource, batch_size: int, eval_steps: int) -> dict[str, float]:
