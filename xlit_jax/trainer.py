@@ -39,7 +39,12 @@ def _raw_key(rng: jax.Array) -> jax.Array:
 
 @gin.configurable(module="xlit")
 class Trainer:
-    """Owns the model, optimizer and partitioner; makes, shards and steps the TrainState."""
+    """Owns the model, optimizer and partitioner; makes, shards and steps the TrainState.
+
+    gin: `xlit.Trainer.optimizer`, `z_loss`, `label_smoothing`, `loss_normalization` and
+    `num_microbatches` are set here (runs/finetune.gin); `xlit.train` passes the model config and
+    its own `partitioner`, so those two are never read from xlit.Trainer bindings.
+    """
 
     def __init__(self, model_config: MT5Config, optimizer: optax.GradientTransformation | None = None,
                  partitioner: Partitioner | None = None, *, z_loss: float = 1e-4, label_smoothing: float = 0.0,
