@@ -103,6 +103,7 @@ class TaskCatalog:
         self._counts = {key: value for key, value in self._counts.items() if key[0] != name}
         self._rows = {key: value for key, value in self._rows.items() if key[0] != spec.source.name}
         if name in self._seqio_tasks:
+            self._seqio_tasks.discard(name)
             self._remove_from_seqio((), {name})
 
     def names(self) -> list[str]:
@@ -186,7 +187,9 @@ class TaskCatalog:
             rows = source.load(split, data_dir=self.data_root(spec), on_error=ON_ERROR)
             report = getattr(source, "last_load_report", None)
             if report is not None and report.num_skipped:
-                log.warning("%s", report.summary())
+                lines = report.summary().splitlines()   # one warning per source split, at most 4 lines
+                more = f"\n  ... and {len(lines) - 4} more skipped rows" if len(lines) > 4 else ""
+                log.warning("%s%s", "\n".join(lines[:4]), more)
             self._rows[key] = tuple(rows)
         return self._rows[key]
 

@@ -58,7 +58,8 @@ def train_vocabulary(
     """Trains a T5-style sentencepiece model (pad 0, eos 1, unk 2) and writes `output_path`.
 
     texts_or_task_names: raw sentences, or (from_tasks=True) regular expressions over task
-    names whose rendered inputs, targets and options are the text. With hard_vocab_limit
+    names whose rendered inputs, targets and options are the text (the tasks of the default
+    catalog: call `seqio_tasks.registration.load_builtin()` first). With hard_vocab_limit
     False the model may come out smaller than vocab_size when the text is tiny.
     """
     import sentencepiece as spm

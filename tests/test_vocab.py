@@ -68,7 +68,7 @@ def test_empty_text_is_an_error(tmp_path):
         vocab.train_vocabulary(["", "  "], tmp_path / "x.model", vocab_size=100)
 
 
-def test_train_from_registered_tasks(tmp_path, shared_data):
+def test_train_from_registered_tasks(tmp_path, shared_data, task_catalog):
     from seqio_tasks import task_specs
 
     names = [s.name for s in task_specs.all_specs() if s.info.dataset.startswith("kobest") and task_specs.has_data(s)]
