@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from train_fixtures import (losses_by_step, subprocess_env, synthetic_rows, train_command, train_tiny_vocab,
-                            write_tiny_run_gin)
+from train_fixtures import (TINY_MODEL_GIN, losses_by_step, subprocess_env, synthetic_rows, train_command,
+                            train_tiny_vocab)
 from xlit_jax.data.records import RecordData, read_index, vocabulary_fingerprint, write_records
 
 LENGTHS = {"inputs": 16, "targets": 8}
@@ -117,6 +117,8 @@ def test_lengths_and_vocabulary_that_differ_from_the_run_are_refused(tmp_path):
         RecordData(path, vocabulary_path=str(vocab_b))
     with pytest.raises(ValueError, match="'targets' must be a positive integer, got 0"):
         RecordData(path, task_feature_lengths={"inputs": 16, "targets": 0})
+    with pytest.raises(ValueError, match="records no vocabulary.*CACHE_VOCABULARY_PATH = None"):
+        RecordData(str(_write(tmp_path / "no_vocab", 16)), vocabulary_path=str(vocab_a))
     with pytest.raises(ValueError, match="'inputs' must be a positive integer, got -1"):
         write_records(synthetic_rows(2, LENGTHS), tmp_path / "d", {"inputs": -1, "targets": 8}, pack=False)
 
@@ -232,6 +234,25 @@ def _wait_for_steps(model_dir: Path, count: int, process, timeout=240):
     raise AssertionError(f"no {count} steps after {timeout}s")
 
 
+RECORD_RUN_GIN = """
+include 'runs/finetune.gin'
+MIXTURE_OR_TASK_NAME = None
+xlit.train.train_data = @train_data/xlit.RecordData()
+train_data/xlit.RecordData:
+  path = '{cache}'
+  task_feature_lengths = %TASK_FEATURE_LENGTHS
+  vocabulary_path = @xlit.vocabulary_path()
+  shuffle = True
+  seed = %RANDOM_SEED
+TASK_FEATURE_LENGTHS = {lengths!r}
+VOCABULARY_PATH = '{vocab}'
+BATCH_SIZE = 8
+CHECKPOINT_PERIOD = 4
+DROPOUT_RATE = 0.1
+RANDOM_SEED = 5
+"""
+
+
 @pytest.fixture(scope="module")
 def record_run(tmp_path_factory):
     """A tiny vocabulary, an ArrayRecord cache tokenized 'with it', and a gin file training from it."""
@@ -240,8 +261,8 @@ def record_run(tmp_path_factory):
     cache = root / "cache"
     write_records(synthetic_rows(40, LENGTHS), cache, LENGTHS, pack=False, vocabulary_path=str(vocab),
                   vocabulary_sha256=vocabulary_fingerprint(vocab))
-    gin_file = write_tiny_run_gin(root / "tiny.gin", cache, extra=(
-        f"TASK_FEATURE_LENGTHS = {LENGTHS!r}\nVOCABULARY_PATH = '{vocab}'\n"))
+    gin_file = root / "tiny.gin"
+    gin_file.write_text(RECORD_RUN_GIN.format(cache=cache, lengths=LENGTHS, vocab=vocab) + TINY_MODEL_GIN)
     return root, gin_file
 
 

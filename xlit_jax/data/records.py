@@ -205,6 +205,10 @@ def check_vocabulary(index: Mapping[str, Any], vocabulary_path: str, where: str)
     without a gs:// file system) passes only when it is the very path the cache recorded.
     """
     cache_vocab = index.get("vocabulary") or {}
+    if not cache_vocab.get("sha256"):
+        raise ValueError(f"{where} records no vocabulary (written from rows, not by `xlit cache`), so it cannot be "
+                         f"checked against the run's {vocabulary_path!r}: bind CACHE_VOCABULARY_PATH = None to skip the "
+                         "check, or rewrite the cache with `xlit cache`")
     try:
         run_sha = vocabulary_fingerprint(vocabulary_path)
     except Exception as err:  # noqa: BLE001 - any file-system error of a remote path
