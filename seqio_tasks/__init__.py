@@ -1,5 +1,6 @@
 """seqio_tasks: the dataset taxonomy, data sources, templates, tasks and mixtures of xlit.
 
-Importing this package is cheap: it imports neither seqio nor TensorFlow. Modules that
-register seqio tasks import seqio themselves, inside the functions that need it.
+Importing this package is cheap: it imports neither seqio nor TensorFlow, and registers
+nothing. `seqio_tasks.registration.register_builtin(vocabulary_path)` registers the built-in
+tasks and mixtures (`load_builtin()` loads the TF-free task specs only).
 """

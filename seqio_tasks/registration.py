@@ -79,5 +79,6 @@ def _log_missing_data(catalog: TaskCatalog) -> None:
             missing.setdefault(catalog.data_setting(spec), []).append(name)
     for setting, names in missing.items():
         where = catalog.data_dir if setting == DATA_DIR_SETTING else catalog.korani_dir
-        log.info("%d of %d data sources have no files under %s (%s): %s%s", len(names), len(sources),
-                 where or "no directory", setting, ", ".join(sorted(names)[:8]), ", ..." if len(names) > 8 else "")
+        log.info("%d of %d data sources have no files %s: %s%s", len(names), len(sources),
+                 f"under {where} ({setting})" if where else f"({setting} is not set)",
+                 ", ".join(sorted(names)[:8]), ", ..." if len(names) > 8 else "")
