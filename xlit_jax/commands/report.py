@@ -12,9 +12,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="xlit report",
         description="Render a Markdown table (rows: runs; columns: held-out datasets by cluster, then averages "
                     "per language and template setting) and a PNG chart from evaluation result directories.")
-    parser.add_argument("result_dirs", nargs="+", help="directories holding results.json (from `xlit eval`)")
+    parser.add_argument("result_dirs", nargs="+",
+                        help="directories holding results.json: `xlit eval` output dirs or MODEL_DIR/inference_eval/"
+                             "step_N (runs sharing a recorded name are told apart by their directories)")
     parser.add_argument("--output", help="write report.md, report.json and report.png here")
-    parser.add_argument("--names", nargs="+", help="row names, one per result dir (comma-separated or separate)")
+    parser.add_argument("--names", nargs="+",
+                        help="row names, one per result dir (comma-separated or separate; default: each "
+                             "results.json's run name)")
     parser.add_argument("--statistic", choices=("median", "mean"), default="median",
                         help="per-dataset statistic over templates (default median, as T0 reports)")
     parser.add_argument("--setting", choices=reports.SETTING_ORDER,
