@@ -154,3 +154,63 @@ def test_every_korani_dataset_has_a_dump_source():
     for info in taxonomy.all_datasets("korani"):
         source = get_source(info.dump_source)
         assert source.dataset == info.name and source.cluster == info.cluster and source.splits == ("train", "test")
+
+
+# ------------------------------------------------------------------ which dump folders register tasks
+
+
+def _load_catalog(korani_dir: Path, data_dir: Path):
+    from seqio_tasks import registration
+    from seqio_tasks.catalog import TaskCatalog
+
+    return registration.load_builtin(data_dir=data_dir, korani_dir=korani_dir, catalog=TaskCatalog())
+
+
+def test_dump_folders_lists_dataset_folders_with_csvs(dump):
+    from seqio_tasks.sources.korani_dump import dump_folders
+
+    # unsmile's folder holds only a README: not a dataset of this dump
+    assert dump_folders(dump) == {"kobest_sentineg": "sentiment"}
+    assert dump_folders(dump / "absent") == {}
+
+
+def test_every_dataset_folder_of_the_dump_registers(tmp_path, caplog):
+    """similar_corpus (taxonomy: in_dump false) and a folder the taxonomy lacks register when their folders are there."""
+    assert taxonomy.get("similar_corpus").in_dump is False
+    root = tmp_path / "KORANI"
+    write_csv(root / "paraphrasing" / "similar_corpus" / "train.csv",
+              [["이 문장을 다르게 써 주세요: 비가 온다", "비가 내린다", "", "similar_corpus", "1"]] * 3)
+    write_csv(root / "paraphrasing" / "similar_corpus" / "test_tmp0.csv",
+              [["이 문장을 다르게 써 주세요: 눈이 온다", "눈이 내린다", "", "similar_corpus", "1"]])
+    write_csv(root / "sentiment" / "new_reviews" / "train.csv",
+              [["감성은? 좋아요", "긍정", "긍정|||부정", "new_reviews", str(i)] for i in range(4)])
+    write_csv(root / "sentiment" / "new_reviews" / "test_tmp3.csv",
+              [["감성은? 싫어요", "부정", "긍정|||부정", "new_reviews", "9"]])
+    with caplog.at_level("WARNING", logger="seqio_tasks.task_specs"):
+        catalog = _load_catalog(tmp_path, tmp_path / "no_data")
+    assert "sentiment/new_reviews" in caplog.text and "not in the taxonomy" in caplog.text
+    names = set(catalog.names())
+    assert {"similar_corpus.train", "similar_corpus.ko_korani.dump0",
+            "new_reviews.train", "new_reviews.ko_korani.dump3"} <= names
+    assert catalog.num_examples("similar_corpus.train") == 3 and catalog.num_examples("new_reviews.train") == 4
+    info = catalog.get("new_reviews.train").info
+    assert (info.meta, info.cluster, info.role, info.origin, info.scoring) == (
+        "korani", "sentiment", "train", "korani_dump", "rank")
+    assert catalog.get("similar_corpus.train").info.scoring == "generation"   # paraphrasing is NLG
+    from seqio_tasks import mixtures
+    assert {"similar_corpus.train", "new_reviews.train"} <= set(mixtures.mixture_definitions(catalog)["korani_train"])
+
+
+def test_datasets_out_of_the_dump_register_only_with_their_folder(dump):
+    """Without a similar_corpus folder no task of it exists (in_dump: false); in_dump datasets always have .train."""
+    names = set(_load_catalog(dump, dump / "no_data").names())
+    assert not any(name.startswith("similar_corpus.") for name in names)
+    assert "kobest_sentineg.ko_korani.dump1" in names
+
+
+def test_unknown_folder_named_like_another_meta_dataset_is_kept_apart(tmp_path):
+    write_csv(tmp_path / "KORANI" / "paraphrase_identification" / "paws" / "train.csv",
+              [["같은 뜻인가요? 가 / 나", "예", "예|||아니오", "paws", "1"]])
+    catalog = _load_catalog(tmp_path, tmp_path / "no_data")
+    assert catalog.get("paws_korani.train").info.meta == "korani"
+    assert catalog.get("paws.train").info.meta == "p3"

@@ -203,6 +203,22 @@ class KoraniDumpSource:
         return examples
 
 
+def dump_folders(korani_dir: str | Path | None = None) -> dict[str, str]:
+    """Dataset folder -> its cluster folder, for every `{cluster}/{dataset}/` of the dump that holds a CSV.
+
+    Empty when there is no dump. A folder without CSVs (e.g. one with only a README for a
+    dataset the authors did not release) is not a dataset of the dump.
+    """
+    root = dump_root(korani_dir)
+    if root is None or not root.is_dir():
+        return {}
+    found: dict[str, str] = {}
+    for folder in sorted(p for p in root.glob("*/*") if p.is_dir()):
+        if any(folder.glob("train*.csv")) or any(folder.glob("test_tmp*.csv")):
+            found.setdefault(folder.name, folder.parent.name)
+    return found
+
+
 def dump_sources() -> list[KoraniDumpSource]:
     """One dump source per KORANI dataset of the taxonomy (named korani_dump_{dataset})."""
     from seqio_tasks import taxonomy
