@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import jinja2
+import jinja2.meta
 import yaml
 
-from seqio_tasks import jinja_env, naming
+from seqio_tasks import jinja_env, naming, templating
 from seqio_tasks.templating import RenderedExample
 
 PIPE = "|||"
@@ -41,6 +42,19 @@ class PromptsourceError(ValueError):
 
 def _compile(source: str) -> jinja2.Template:
     return jinja_env.compile_template(source)   # the one environment xlit's own templates use too
+
+
+@functools.lru_cache(maxsize=None)
+def _fields_read(jinja: str, answer_choices: str | None) -> frozenset[str]:
+    """Undeclared variables of a template's parts, less the environment's globals and render-time names."""
+    names: set[str] = set()
+    for source in (jinja, answer_choices):
+        if source is not None:
+            try:
+                names |= jinja2.meta.find_undeclared_variables(jinja_env.ENVIRONMENT.parse(source))
+            except jinja2.TemplateSyntaxError:
+                continue   # compile() reports it with the file and template name
+    return frozenset(names - set(jinja_env.ENVIRONMENT.globals) - {"answer_choices", "_choice_rng"})
 
 
 # ----------------------------------------------------------------------------- canonical -> HF fields
@@ -156,7 +170,84 @@ def _tydiqa_secondary(example: Mapping) -> dict:
             "answers": {"text": list(example["answers"]), "answer_start": list(example["answer_start"])}}
 
 
-# (promptsource dataset, subset) -> converter from our canonical example to its HF fields.
+# T0's English training datasets (canonical examples of seqio_tasks.sources.p3_train).
+
+_LETTERS = ("A", "B", "C", "D", "E")   # CommonsenseQA's answer keys
+
+
+def _hf_commonsense_qa(example: Mapping) -> dict:
+    label = int(example["label"])
+    return {"id": example.get("id", ""), "question": example["question"],
+            "question_concept": example.get("question_concept", ""),
+            "choices": {"label": list(_LETTERS[:len(example["choices"])]), "text": list(example["choices"])},
+            "answerKey": _LETTERS[label] if label >= 0 else ""}
+
+
+def _hf_cos_e(example: Mapping) -> dict:
+    label = int(example["label"])
+    return {"id": example.get("id", ""), "question": example["question"], "choices": list(example["choices"]),
+            "answer": example["choices"][label] if label >= 0 else "",
+            "abstractive_explanation": example.get("abstractive_explanation", ""),
+            "extractive_explanation": example.get("extractive_explanation", "")}
+
+
+def _hf_social_i_qa(example: Mapping) -> dict:
+    label = int(example["label"])
+    answers = dict(zip(("answerA", "answerB", "answerC"), example["choices"]))
+    return {"context": example["context"], "question": example["question"], **answers,
+            "label": str(label + 1) if label >= 0 else ""}
+
+
+def _hf_dream(example: Mapping) -> dict:
+    label = int(example["label"])
+    dialogue = list(example.get("dialogue") or example["context"].split("\n"))
+    return {"dialogue_id": example.get("dialogue_id", ""), "dialogue": dialogue, "question": example["question"],
+            "choice": list(example["choices"]), "answer": example["choices"][label] if label >= 0 else ""}
+
+
+def _hf_cosmos_qa(example: Mapping) -> dict:
+    answers = {f"answer{i}": choice for i, choice in enumerate(example["choices"])}
+    return {"id": example.get("id", ""), "context": example["context"], "question": example["question"], **answers,
+            "label": int(example["label"])}
+
+
+def _hf_quail(example: Mapping) -> dict:
+    return {"id": example.get("id", ""), "context_id": str(example.get("id", "")).partition("_")[0],
+            "question_id": str(example.get("id", "")).rpartition("_")[2], "domain": example.get("domain", ""),
+            "metadata": {"author": "", "title": example.get("title", ""), "url": ""},
+            "context": example["context"], "question": example["question"],
+            "question_type": example.get("question_type", ""), "answers": list(example["choices"]),
+            "correct_answer_id": int(example["label"])}
+
+
+def _hf_text_label(example: Mapping) -> dict:
+    return {"text": example["text"], "label": int(example["label"])}
+
+
+def _hf_trec(example: Mapping) -> dict:
+    return {"text": example["text"], "coarse_label": int(example["label"]), "fine_label": int(example.get("fine_label", -1))}
+
+
+def _hf_sentence_pair(example: Mapping) -> dict:
+    return {"sentence1": example["sentence1"], "sentence2": example["sentence2"], "label": int(example["label"]),
+            "idx": example.get("idx", 0), "id": example.get("idx", 0)}
+
+
+def _hf_common_gen(example: Mapping) -> dict:
+    return {"concept_set_idx": example.get("idx", 0), "concepts": list(example["concepts"]), "target": example["target"]}
+
+
+def _hf_wiki_qa(example: Mapping) -> dict:
+    row = {"question_id": example.get("question_id", ""), "question": example["question"],
+           "answer": example["answer"], "label": int(example["label"])}
+    if example.get("document_title"):   # WikiQASent-train has no titles: templates that need one do not apply
+        row["document_title"] = example["document_title"]
+    return row
+
+
+# (promptsource dataset, subset) -> converter from our canonical example to its HF fields: the one table
+# for every English dataset (held-out and training); the taxonomy's `promptsource:` folders say which
+# (dataset, subset) each of our datasets has.
 HF_CONVERTERS: dict[tuple[str, str | None], Callable[[Mapping], dict]] = {
     ("super_glue", "cb"): _nli_rows(order=(0, 2, 1)),     # HF CB: 0 entailment, 1 contradiction, 2 neutral
     ("super_glue", "rte"): _nli_rows(),                   # 0 entailment, 1 not_entailment (same as ours)
@@ -174,6 +265,20 @@ HF_CONVERTERS: dict[tuple[str, str | None], Callable[[Mapping], dict]] = {
     ("paws-x", "en"): _pawsx,
     ("financial_phrasebank", "sentences_allagree"): _financial_phrasebank,
     ("tydiqa", "secondary_task"): _tydiqa_secondary,
+    # T0 training datasets
+    ("commonsense_qa", None): _hf_commonsense_qa,
+    ("cos_e", "v1.11"): _hf_cos_e,
+    ("social_i_qa", None): _hf_social_i_qa,
+    ("dream", None): _hf_dream,
+    ("cosmos_qa", None): _hf_cosmos_qa,
+    ("quail", None): _hf_quail,
+    ("rotten_tomatoes", None): _hf_text_label,
+    ("ag_news", None): _hf_text_label,
+    ("trec", None): _hf_trec,
+    ("glue", "mrpc"): _hf_sentence_pair,
+    ("paws", "labeled_final"): _hf_sentence_pair,
+    ("common_gen", None): _hf_common_gen,
+    ("wiki_qa", None): _hf_wiki_qa,
 }
 
 # ----------------------------------------------------------------------------- templates
@@ -197,6 +302,10 @@ class PromptsourceTemplate:
     path: str = ""
     language: str = "en"    # the template's language and style on the cross-lingual axis
     style: str = "p3"
+    # The dataset's family and a character cap for its long fields (templating.LONG_FIELDS):
+    # promptsource's Jinja never truncates, so `render` cuts the canonical example first.
+    family: str | None = None
+    max_field_chars: int | None = None
 
     origin = "promptsource"   # renderer protocol (seqio_tasks.renderers.Renderer)
 
@@ -241,12 +350,23 @@ class PromptsourceTemplate:
             raise PromptsourceError(f"template {self.full_name}: the example has no field {error.args[0]!r} "
                                     f"(fields: {sorted(example)})") from error
 
-    def render(self, example: Mapping[str, Any]) -> RenderedExample:
+    @property
+    def fields(self) -> frozenset[str]:
+        """The row fields the template's Jinja (input, target and answer choices) reads."""
+        return _fields_read(self.jinja, self.answer_choices)
+
+    def render(self, example: Mapping[str, Any]) -> RenderedExample | None:
         """Renders a canonical example of our sources (converted to HF fields first).
 
+        Long fields of the family are cut to `max_field_chars` first. None when the HF row
+        lacks a field the template reads (a converter leaves out what a source does not have,
+        e.g. WikiQA train rows have no document title): the template does not apply to the row.
         An unlabelled example (label None or negative) gets an empty target and no answer index.
         """
-        rendered = self.render_hf(self.to_hf(example))
+        row = self.to_hf(templating.truncate_long_fields(example, self.family, self.max_field_chars))
+        if not self.fields <= row.keys():
+            return None
+        rendered = self.render_hf(row)
         label = example.get("label", 0)
         if label is None or (isinstance(label, int) and label < 0):
             return RenderedExample(inputs=rendered.inputs, targets="", options=rendered.options, answer_index=None)

@@ -40,9 +40,11 @@ log = logging.getLogger(__name__)
 # The style each language's meta-dataset is written in: Korean KORANI, English P3 (T0).
 NATIVE_STYLE = {"ko": "korani", "en": "p3"}
 # Eval split preference per meta-dataset: KORANI reports test scores, T0 validation scores.
+# Never the train split: a dataset whose only labelled split is train (Cosmos QA, QuAIL and
+# PAWS from the shared data, parakqc) has training tasks and no evaluation tasks.
 EVAL_SPLIT_PREFERENCE = {
-    "korani": ("test", "validation", "dev", "val", "train"),
-    "p3": ("validation", "dev", "val", "test", "train"),
+    "korani": ("test", "validation", "dev", "val"),
+    "p3": ("validation", "dev", "val", "test"),
 }
 TRAIN_SPLIT_PREFERENCE = ("train",)  # training tasks train on train splits only
 GENERATION_METRICS = {
@@ -50,6 +52,7 @@ GENERATION_METRICS = {
     "translation": ("bleu", "chrf"),
     "summarization": ("rouge_l",),
     "sts": ("pearson", "spearman"),
+    "concepts_to_text": ("rouge_l",),
 }
 PROMPTSOURCE_PREFIX = promptsource.TEMPLATE_ID_PREFIX
 # Long fields (passages, contexts, documents) are cut to this many characters before
@@ -192,8 +195,10 @@ class _PromptsourceFolders:
                 if original_task_only:
                     self.missing.append(f"{dataset_info.name} ({folder})")
                 continue
-            # a template renders our canonical rows only through a canonical -> HF converter
-            templates += [t for t in found if t.converter is not None]
+            # a template renders our canonical rows only through a canonical -> HF converter;
+            # it cuts the family's long fields as xlit's own templates do
+            templates += [dataclasses.replace(t, family=dataset_info.family, max_field_chars=MAX_FIELD_CHARS)
+                          for t in found if t.converter is not None]
             if any(t.converter is None for t in found):
                 self.unconverted.add(f"{dataset_info.name} ({folder})")
         return templates
@@ -228,10 +233,18 @@ def _info(dataset_info: Any, renderer_set: Sequence[Renderer], *, name: str, kin
         eval_split=eval_split, template_ids=template_ids, origin=renderer_set[0].origin)
 
 
+def eval_split_of(source: Any, meta: str) -> str | None:
+    """The split a dataset is evaluated on: the meta-dataset's preferred labelled split other than train, else None."""
+    unlabelled = set(getattr(source, "unlabelled_splits", ()) or ())
+    labelled = [split for split in source.splits if split not in unlabelled]
+    return _pick_split(labelled, EVAL_SPLIT_PREFERENCE.get(meta, EVAL_SPLIT_PREFERENCE["p3"]), fallback=False)
+
+
 def _eval_specs(dataset_info: Any, source: Any, promptsource_folders: _PromptsourceFolders) -> list[TaskSpec]:
     splits = tuple(source.splits)
-    meta = _meta_of(dataset_info)
-    eval_split = _pick_split(splits, EVAL_SPLIT_PREFERENCE.get(meta, EVAL_SPLIT_PREFERENCE["p3"]))
+    eval_split = eval_split_of(source, _meta_of(dataset_info))
+    if eval_split is None:
+        return []   # no labelled split besides train: the dataset trains only
     renderers = (_templates_for(dataset_info.family, dataset_info.name, original_task=True)
                  + promptsource_folders.templates(dataset_info, original_task_only=True))
     specs = []
@@ -244,14 +257,28 @@ def _eval_specs(dataset_info: Any, source: Any, promptsource_folders: _Promptsou
 
 
 def _train_specs(dataset_info: Any, source: Any, promptsource_folders: _PromptsourceFolders) -> list[TaskSpec]:
+    """`{dataset}.train` over the native templates, `{dataset}.train.{lang}_{style}` over each other set.
+
+    Native templates of an English P3 dataset follow T0: T0 trained every training dataset
+    on all of its promptsource templates (one seqio task per template, original-task or not;
+    only the evaluation used the original-task subset), so `{dataset}.train` renders every
+    promptsource template of the dataset when the data directory has them, and xlit's own
+    English P3-style YAML templates only when it has none. Other datasets (and the other
+    template sets) use xlit's YAML templates.
+    """
     language = dataset_info.language
     native = NATIVE_STYLE.get(language)
+    promptsource_templates = promptsource_folders.templates(dataset_info, original_task_only=False)
+    template_sets = set(_template_sets(dataset_info.family, dataset_info.name))
+    if promptsource_templates:
+        template_sets.add((language, native))
     specs = []
-    for template_language, style in _template_sets(dataset_info.family, dataset_info.name):
-        renderers = _templates_for(dataset_info.family, dataset_info.name, language=template_language, style=style)
+    for template_language, style in sorted(template_sets):
         is_native = template_language == language and style == native
-        if is_native:
-            renderers += promptsource_folders.templates(dataset_info, original_task_only=False)
+        if is_native and promptsource_templates:
+            renderers = list(promptsource_templates)
+        else:
+            renderers = _templates_for(dataset_info.family, dataset_info.name, language=template_language, style=style)
         if not renderers:
             continue
         name = (naming.train_task_name(dataset_info.name) if is_native
@@ -263,26 +290,68 @@ def _train_specs(dataset_info: Any, source: Any, promptsource_folders: _Promptso
     return specs
 
 
+def _unknown_dump_datasets(present: dict[str, str], dataset_infos: Sequence[Any],
+                           root: Path | None) -> list[tuple[Any, str]]:
+    """(taxonomy entry, folder) for each dump dataset folder that the taxonomy does not know (with a warning).
+
+    Each registers under its folder name (sanitized; suffixed `_korani` if another
+    meta-dataset has the name) as a KORANI training dataset of its cluster folder, NLG when
+    every taxonomy dataset of that cluster is NLG, else NLU.
+    """
+    from seqio_tasks import taxonomy
+
+    korani = {i.name for i in dataset_infos if _meta_of(i) == "korani"}
+    taken = {i.name for i in dataset_infos} - korani
+    unknown = sorted(set(present) - korani)
+    if not unknown:
+        return []
+    log.warning("KORANI dump %s: dataset folders not in the taxonomy, registered under their folder names as "
+                "KORANI training datasets: %s", root, ", ".join(f"{present[f]}/{f}" for f in unknown))
+    infos = []
+    for folder in unknown:   # (entry, folder): the entry's name may differ from the folder's
+        name = naming.sanitize(folder)
+        name = f"{name}_korani" if name in taken else name
+        cluster = present[folder]
+        kinds = {i.kind for i in dataset_infos if _meta_of(i) == "korani" and i.cluster == cluster}
+        infos.append((taxonomy.DatasetInfo(
+            name=name, meta="korani", language="ko", cluster=cluster, kind="nlg" if kinds == {"nlg"} else "nlu",
+            role="train", licence="unknown (not in the taxonomy)", public=False, family=None, source=None,
+            origin=f"KORANI dump folder {cluster}/{folder}"), folder))
+    return infos
+
+
 def _dump_specs(dataset_infos: Sequence[Any], raw_sources: set[str], korani_dir: Path | None) -> list[TaskSpec]:
     """Tasks over the KORANI authors' pre-rendered dump (the KORANI dump directory).
 
-    Training: `{dataset}.train` for every KORANI training dataset without a raw source
-    (always registered; its data is present when the dump is). Evaluation:
-    `{dataset}.ko_korani.dump{k}` for every `test_tmp{k}.csv` found in the dump (only
-    when the dump is present, since the template numbers come from its files).
+    Which datasets: every KORANI dataset of the taxonomy marked `in_dump` (registered even
+    without the dump; its data is present when the dump is), and every dataset folder
+    present in the dump: a taxonomy dataset marked `in_dump: false` (similar_corpus) whose
+    folder is there after all, and a folder the taxonomy does not know (registered under its
+    folder name, with a warning naming it). Training: `{dataset}.train` for every KORANI
+    training dataset without a raw source. Evaluation: `{dataset}.ko_korani.dump{k}` for
+    every `test_tmp{k}.csv` found in the dump (only when the dump is present, since the
+    template numbers come from its files).
     """
     from seqio_tasks import sources
     from seqio_tasks.sources import korani_dump
 
     root = korani_dump.dump_root(korani_dir) if korani_dir is not None else None
+    present = korani_dump.dump_folders(korani_dir) if korani_dir is not None else {}
+    unknown = _unknown_dump_datasets(present, dataset_infos, root)
+    folder_of = {info.name: folder for info, folder in unknown}
     specs = []
-    for dataset_info in dataset_infos:
-        if _meta_of(dataset_info) != "korani" or _attr(dataset_info, "in_dump", default=True) is False:
+    for dataset_info in list(dataset_infos) + [info for info, _ in unknown]:
+        if _meta_of(dataset_info) != "korani":
             continue
-        try:
-            source = sources.get_source(f"korani_dump_{dataset_info.name}")
-        except KeyError:
+        if _attr(dataset_info, "in_dump", default=True) is False and dataset_info.name not in present:
             continue
+        if dataset_info.name in folder_of:
+            source = korani_dump.KoraniDumpSource(folder_of[dataset_info.name], dataset_info.cluster)
+        else:
+            try:
+                source = sources.get_source(f"korani_dump_{dataset_info.name}")
+            except KeyError:
+                continue
         ranks = str(_attr(dataset_info, "kind", default="nlu")) != "nlg"
         common = dict(kind=None, splits=tuple(source.splits), language="ko", style="korani")
         if is_train(dataset_info.role) and dataset_info.name not in raw_sources:
@@ -394,9 +463,12 @@ def rendered_examples(spec: TaskSpec, split: str | None = None, max_examples: in
     """Rows {idx, inputs, targets, options, answer_index} of a task split, rendered by its renderers.
 
     Evaluation tasks render every row with their one renderer. Training tasks give row i
-    renderer i mod n (in a fixed order), so each template sees a fair share. A row whose
-    render is None or empty (the renderer does not apply to it: promptsource templates on
-    some rows, unlabelled rows) is left out and counted in a log line.
+    renderer i mod n (in a fixed order), so each template sees a fair share; when that
+    renderer does not apply to the row (its render is None or empty: a promptsource template
+    that reads a field the row lacks, such as WikiQA train's missing document titles, or one
+    that renders only positive pairs), the row goes to the next renderer in order that
+    applies. A row no renderer applies to (an unlabelled row, an evaluation template that
+    does not apply) is left out and counted in a log line.
     """
     return list(itertools.islice(iter_rendered_examples(spec, split, catalog), max_examples))
 
@@ -410,19 +482,22 @@ def iter_rendered_examples(spec: TaskSpec, split: str | None = None, catalog: Ta
     if info.splits and split not in info.splits:
         raise ValueError(f"task {spec.name} has no split {split!r}; it has {list(info.splits)}")
     rows = catalog.rows(spec, split)
+    renderers = spec.renderers
     skipped = 0
     for position, row in enumerate(rows):
-        renderer = spec.renderers[position % len(spec.renderers)]
         idx = row.get("idx", position)
-        try:
-            rendered = renderer.render(row)
-        except Exception as error:  # name the task, template and row, then re-raise
-            raise ValueError(f"task {spec.name}: template {renderer.template_id!r} failed on "
-                             f"{split} row idx={idx}: {error}") from error
-        if rendered is None or not str(rendered.inputs).strip() or not str(rendered.targets).strip():
+        for offset in range(len(renderers)):
+            renderer = renderers[(position + offset) % len(renderers)]
+            try:
+                rendered = renderer.render(row)
+            except Exception as error:  # name the task, template and row, then re-raise
+                raise ValueError(f"task {spec.name}: template {renderer.template_id!r} failed on "
+                                 f"{split} row idx={idx}: {error}") from error
+            if rendered is not None and str(rendered.inputs).strip() and str(rendered.targets).strip():
+                yield _rendered_row(rendered, idx)
+                break
+        else:
             skipped += 1
-            continue
-        yield _rendered_row(rendered, idx)
     if skipped:
         log.info("task %s split %s: %d of %d rows left out (template does not apply)",
                  spec.name, split, skipped, len(rows))

@@ -56,6 +56,7 @@ LONG_FIELDS = {
     "summarization": ("document",),
     "completion": ("context",),
     "coref_wsc": ("text",),
+    "multiple_choice_qa": ("context",),
 }
 # How many classes an NLI example has when it does not say (`num_labels` / `label_names`).
 DEFAULT_NUM_LABELS = {"nli": 3}
@@ -114,6 +115,21 @@ def truncate_text(text: str, *, chars: int | None = None, words: int | None = No
             piece = piece[:cut]
         piece = piece.rstrip() + " " + ELLIPSIS
     return (ELLIPSIS + " " + piece.lstrip()) if start > 0 else piece
+
+
+def truncate_long_fields(example: Mapping[str, Any], family: str | None, max_field_chars: int | None) -> Mapping[str, Any]:
+    """The example with its family's long fields (LONG_FIELDS) cut to `max_field_chars` (unchanged when None)."""
+    if max_field_chars is None or not LONG_FIELDS.get(family or ""):
+        return example
+    values = dict(example)
+    answers, starts = values.get("answers"), values.get("answer_start")
+    for field in LONG_FIELDS[family]:
+        if isinstance(values.get(field), str):
+            keep = None   # an extractive-QA answer inside the context survives the cut
+            if field == "context" and answers and starts and int(starts[0]) >= 0:
+                keep = (int(starts[0]), int(starts[0]) + len(answers[0]))
+            values[field] = truncate_text(values[field], chars=max_field_chars, keep=keep)
+    return values
 
 
 @dataclasses.dataclass(frozen=True)

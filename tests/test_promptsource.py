@@ -205,7 +205,7 @@ def test_original_task_templates_render_real_examples(shared_data, templates_dir
     for template in templates:
         for row in rows:
             rendered = template.render(row)
-            if not rendered.inputs.strip():
+            if rendered is None or not rendered.inputs.strip():
                 continue          # the template does not apply to this row (e.g. COPA's cause-only ones)
             rendered_any += 1
             if split in unlabelled:
@@ -219,3 +219,48 @@ def test_original_task_templates_render_real_examples(shared_data, templates_dir
 @pytest.mark.parametrize("source_name", T0_HELDOUT)
 def test_t0_heldout_datasets_are_mapped(source_name):
     assert source_name in {source for source, _ in _promptsource_datasets()}
+
+
+def test_every_template_reads_only_fields_its_converter_gives(shared_data, templates_dir):
+    """The one allowed gap: WikiQA's train rows have no document title (WikiQASent-train has none)."""
+    from seqio_tasks import sources
+
+    for source_name, (dataset, subset) in _promptsource_datasets():
+        source = sources.get_source(source_name)
+        labelled = [s for s in source.splits if s not in set(getattr(source, "unlabelled_splits", ()) or ())]
+        try:
+            example = source.load(labelled[0], data_dir=shared_data)[0]
+        except sources.MissingDataError:
+            continue
+        row = promptsource.HF_CONVERTERS[(dataset, subset)](example)
+        for template in promptsource.load_promptsource_templates(dataset, subset, templates_dir,
+                                                                 original_task_only=False):
+            missing = template.fields - row.keys()
+            allowed = {"document_title"} if (dataset, labelled[0]) == ("wiki_qa", "train") else set()
+            assert missing <= allowed, (template.full_name, sorted(missing))
+
+
+def test_template_needing_a_field_the_row_lacks_does_not_apply(templates_dir):
+    jeopardy = _template(templates_dir, "wiki_qa", None, "Jeopardy style", original_task_only=False)
+    assert jeopardy.fields == {"answer", "document_title", "label", "question"}
+    row = {"question": "who wrote hamlet", "answer": "Hamlet is a tragedy by William Shakespeare.", "label": 1}
+    assert jeopardy.render({**row, "document_title": ""}) is None      # WikiQASent-train: no title
+    rendered = jeopardy.render({**row, "document_title": "Hamlet"})
+    assert "The topic is Hamlet." in rendered.inputs and rendered.targets == '"who wrote hamlet?"'
+    direct = _template(templates_dir, "wiki_qa", None, "Direct Answer to Question")
+    assert direct.render({**row, "document_title": ""}).targets == row["answer"]
+
+
+def test_long_context_is_cut_for_promptsource_templates(templates_dir):
+    import dataclasses
+
+    from seqio_tasks import templating
+
+    assert templating.LONG_FIELDS["multiple_choice_qa"] == ("context",)
+    template = promptsource.load_promptsource_templates("cosmos_qa", None, templates_dir)[0]
+    example = {"context": "word " * 3000, "question": "Why?", "choices": ["a", "b", "c", "d"], "label": 1}
+    uncut = template.render(example)
+    bound = dataclasses.replace(template, family="multiple_choice_qa", max_field_chars=500)
+    cut = bound.render(example)
+    assert len(uncut.inputs) > 15000 and len(cut.inputs) < 1000
+    assert templating.ELLIPSIS in cut.inputs and cut.targets == uncut.targets

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from seqio_tasks.sources import MalformedFileError, MalformedRowError, get_source
-from seqio_tasks.sources.p3_train import HF_ROWS, PROMPTSOURCE_DATASETS, p3_train_sources
+from seqio_tasks.promptsource import HF_CONVERTERS
+from seqio_tasks.sources.p3_train import p3_train_sources
 from seqio_tasks.sources.schema import check_example
 
 Counter = collections.Counter
@@ -195,12 +196,25 @@ def test_wiki_qa(p3, split, file_name, count):
     assert Counter(e["label"] for e in examples) == Counter(int(r[2]) for r in rows)
 
 
+def _promptsource_of_sources() -> dict[str, tuple[str, str | None]]:
+    """Our source name -> its promptsource (dataset, subset), from the taxonomy's `promptsource:` folders."""
+    from seqio_tasks import taxonomy
+
+    mapping = {"commonsense_qa": ("commonsense_qa", None)}   # not in T0's mixture, so not in the taxonomy
+    for info in taxonomy.all_datasets("p3"):
+        if info.source and info.role == "train":
+            (folder,) = info.promptsource
+            dataset, _, subset = folder.partition("/")
+            mapping[info.source] = (dataset, subset or None)
+    return mapping
+
+
 def test_every_p3_source_maps_to_promptsource_rows(p3):
     """Each source's first example converts to the HF fields its promptsource templates read."""
     for source in p3_train_sources():
         if source.name == "common_gen_sets":
             continue
-        converter = HF_ROWS[PROMPTSOURCE_DATASETS[source.name]]
+        converter = HF_CONVERTERS[_promptsource_of_sources()[source.name]]
         example = source.load(source.splits[0])[0]
         row = converter(example)
         assert row and all(key not in ("idx",) or isinstance(row[key], int) for key in row)
@@ -212,16 +226,16 @@ def test_hf_rows_render_with_promptsource(p3, shared_data):
     folder = shared_data / "promptsource_templates"
     if not folder.is_dir():
         pytest.skip("no promptsource_templates/ in the data directory")
-    for name, (dataset, subset) in PROMPTSOURCE_DATASETS.items():
+    for name, (dataset, subset) in _promptsource_of_sources().items():
         source = get_source(name)
         examples = source.load(source.splits[0])[:30]
         templates = promptsource.load_promptsource_templates(dataset, subset, folder, original_task_only=False)
         rendered = 0
         for template in templates:
             for example in examples:
-                result = template.render_hf(HF_ROWS[(dataset, subset)](example))
-                rendered += bool(result.inputs.strip() and result.targets.strip())
-        # some templates apply to a subset of rows only (TREC fine classes, WikiQA correct answers)
+                result = template.render(example)   # None: the row lacks a field the template reads
+                rendered += bool(result is not None and result.inputs.strip() and result.targets.strip())
+        # some templates apply to a subset of rows only (TREC fine classes, WikiQA correct answers and titles)
         assert rendered > 0.25 * len(templates) * len(examples), name
 
 

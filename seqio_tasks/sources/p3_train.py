@@ -18,8 +18,9 @@ Split choices where the release files differ from the Hugging Face splits T0 tra
 - PAWS: PAWS-X English dev (2,000 PAWS-Wiki pairs) is the only labelled English PAWS file
   here: it is the `train` split; the same rows are `pawsx_xtreme_en`'s validation split.
 
-`HF_ROWS` maps each promptsource (dataset, subset) to a converter from these canonical
-examples to the Hugging Face fields the promptsource templates use.
+The converters from these canonical examples to the Hugging Face fields the promptsource
+templates read are in `seqio_tasks.promptsource.HF_CONVERTERS` (one table for every English
+dataset); the taxonomy's `promptsource:` folders say which templates a dataset has.
 """
 from __future__ import annotations
 
@@ -334,103 +335,6 @@ def _wiki_qa_train(row: list) -> dict:
             "question_id": "", "document_title": ""}
 
 
-# ---------------------------------------------------------------- canonical -> Hugging Face fields (promptsource)
-
-def _hf_commonsense_qa(example: Mapping) -> dict:
-    label = int(example["label"])
-    return {"id": example.get("id", ""), "question": example["question"],
-            "question_concept": example.get("question_concept", ""),
-            "choices": {"label": list(CQA_LETTERS[:len(example["choices"])]), "text": list(example["choices"])},
-            "answerKey": CQA_LETTERS[label] if label >= 0 else ""}
-
-
-def _hf_cos_e(example: Mapping) -> dict:
-    label = int(example["label"])
-    return {"id": example.get("id", ""), "question": example["question"], "choices": list(example["choices"]),
-            "answer": example["choices"][label] if label >= 0 else "",
-            "abstractive_explanation": example.get("abstractive_explanation", ""),
-            "extractive_explanation": example.get("extractive_explanation", "")}
-
-
-def _hf_social_i_qa(example: Mapping) -> dict:
-    label = int(example["label"])
-    answers = dict(zip(("answerA", "answerB", "answerC"), example["choices"]))
-    return {"context": example["context"], "question": example["question"], **answers,
-            "label": str(label + 1) if label >= 0 else ""}
-
-
-def _hf_dream(example: Mapping) -> dict:
-    label = int(example["label"])
-    dialogue = list(example.get("dialogue") or example["context"].split("\n"))
-    return {"dialogue_id": example.get("dialogue_id", ""), "dialogue": dialogue, "question": example["question"],
-            "choice": list(example["choices"]), "answer": example["choices"][label] if label >= 0 else ""}
-
-
-def _hf_cosmos_qa(example: Mapping) -> dict:
-    answers = {f"answer{i}": choice for i, choice in enumerate(example["choices"])}
-    return {"id": example.get("id", ""), "context": example["context"], "question": example["question"], **answers,
-            "label": int(example["label"])}
-
-
-def _hf_quail(example: Mapping) -> dict:
-    return {"id": example.get("id", ""), "context_id": str(example.get("id", "")).partition("_")[0],
-            "question_id": str(example.get("id", "")).rpartition("_")[2], "domain": example.get("domain", ""),
-            "metadata": {"author": "", "title": example.get("title", ""), "url": ""},
-            "context": example["context"], "question": example["question"],
-            "question_type": example.get("question_type", ""), "answers": list(example["choices"]),
-            "correct_answer_id": int(example["label"])}
-
-
-def _hf_text_label(example: Mapping) -> dict:
-    return {"text": example["text"], "label": int(example["label"])}
-
-
-def _hf_trec(example: Mapping) -> dict:
-    return {"text": example["text"], "coarse_label": int(example["label"]), "fine_label": int(example.get("fine_label", -1))}
-
-
-def _hf_sentence_pair(example: Mapping) -> dict:
-    return {"sentence1": example["sentence1"], "sentence2": example["sentence2"], "label": int(example["label"]),
-            "idx": example.get("idx", 0), "id": example.get("idx", 0)}
-
-
-def _hf_common_gen(example: Mapping) -> dict:
-    return {"concept_set_idx": example.get("idx", 0), "concepts": list(example["concepts"]), "target": example["target"]}
-
-
-def _hf_wiki_qa(example: Mapping) -> dict:
-    return {"question_id": example.get("question_id", ""), "question": example["question"],
-            "document_title": example.get("document_title", ""), "answer": example["answer"],
-            "label": int(example["label"])}
-
-
-# promptsource (dataset, subset) -> canonical example -> the HF row its templates read.
-HF_ROWS: dict[tuple[str, str | None], Callable[[Mapping], dict]] = {
-    ("commonsense_qa", None): _hf_commonsense_qa,
-    ("cos_e", "v1.11"): _hf_cos_e,
-    ("social_i_qa", None): _hf_social_i_qa,
-    ("dream", None): _hf_dream,
-    ("cosmos_qa", None): _hf_cosmos_qa,
-    ("quail", None): _hf_quail,
-    ("rotten_tomatoes", None): _hf_text_label,
-    ("ag_news", None): _hf_text_label,
-    ("trec", None): _hf_trec,
-    ("glue", "mrpc"): _hf_sentence_pair,
-    ("paws", "labeled_final"): _hf_sentence_pair,
-    ("common_gen", None): _hf_common_gen,
-    ("wiki_qa", None): _hf_wiki_qa,
-}
-
-# Our source name -> its promptsource (dataset, subset).
-PROMPTSOURCE_DATASETS: dict[str, tuple[str, str | None]] = {
-    "commonsense_qa": ("commonsense_qa", None), "cos_e": ("cos_e", "v1.11"), "social_i_qa": ("social_i_qa", None),
-    "dream": ("dream", None), "cosmos_qa": ("cosmos_qa", None), "quail": ("quail", None),
-    "rotten_tomatoes": ("rotten_tomatoes", None), "ag_news": ("ag_news", None), "trec": ("trec", None),
-    "glue_mrpc": ("glue", "mrpc"), "paws": ("paws", "labeled_final"), "common_gen": ("common_gen", None),
-    "wiki_qa": ("wiki_qa", None),
-}
-
-
 # ---------------------------------------------------------------- the sources
 
 def _hf(name: str, config: str | None, splits: Mapping[str, str], convert) -> RemoteRef:
@@ -536,4 +440,4 @@ def _wiki_qa_row(row: Any) -> dict:
     return _wiki_qa_dev(row) if isinstance(row, dict) else _wiki_qa_train(row)
 
 
-__all__ = ["p3_train_sources", "HF_ROWS", "PROMPTSOURCE_DATASETS", "PerSplitSource"]
+__all__ = ["p3_train_sources", "PerSplitSource"]
