@@ -10,13 +10,10 @@ from seqio_tasks import demo
 DEMO_FILES = sorted(demo.DEMO_DIR.glob("*.jsonl"))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def leave_the_registry_as_built_in():
-    """The demo datasets are added explicitly; remove them after this module so other tests see the built-ins."""
-    yield
-    from seqio_tasks import demo as demo_module
-
-    demo_module.unregister_demo()
+@pytest.fixture(autouse=True)
+def built_in_catalog(task_catalog):
+    """The built-in catalog (demo included), as `xlit` commands load it."""
+    return task_catalog
 
 
 def test_every_packaged_file_is_a_registered_split_and_loads_in_its_family_schema(monkeypatch):
@@ -106,7 +103,7 @@ def test_xlit_demo_end_to_end(tmp_path, capsys):
     # training checkpoint, and an exported xlit checkpoint that carries its vocabulary
     assert (output / "train" / "bilingual" / "checkpoints" / "5").is_dir()
     assert (output / "train" / "bilingual" / "train_metrics.jsonl").read_text().count("\n") == 5
-    export = output / "export" / "bilingual"
+    export = output / "train" / "bilingual" / "export"   # what xlit train exports, and the demo evaluates
     assert (export / "spiece.model").read_bytes() == (output / "vocab" / "spm.model").read_bytes()
     params, config = load_params(export)
     assert config.emb_dim == 64 and params["token_embedder"]["embedding"].shape[0] == config.vocab_size
@@ -175,11 +172,11 @@ def test_demo_mixtures_and_pinches_hold_the_right_languages(tmp_path):
     """Each pinch mixture adds rows of the OTHER language, and the two directions do not collide."""
     import seqio
 
-    from seqio_tasks import vocab
+    from seqio_tasks import registration, vocab
 
     texts = [line for path in DEMO_FILES for line in path.read_text(encoding="utf-8").splitlines()]
     spm_path = vocab.train_vocabulary(texts, tmp_path / "spm.model", 1024)
-    names = demo.register_all(vocab.get_vocabulary(str(spm_path)))["mixtures"]
+    names = registration.register_builtin(str(spm_path)).mixtures
     assert {"demo_train.en", "demo_train.ko", "demo_train.bilingual", "demo_train.en.xlt", "demo_train.ko.xlt",
             demo.pinch_mixture_name("ko", 8), demo.pinch_mixture_name("en", 8)} <= set(names)
 
@@ -199,14 +196,16 @@ def test_demo_mixtures_and_pinches_hold_the_right_languages(tmp_path):
     assert cross and all(name.endswith(".train.en_p3") for name in cross)
 
 
-def test_unregister_demo_leaves_the_built_in_registry():
-    from seqio_tasks import sources, task_specs, taxonomy
+def test_the_catalog_without_the_demo_is_the_built_in_registry():
+    from seqio_tasks import registration, sources, task_specs, taxonomy
 
-    built_in = [d.name for d in taxonomy.all_datasets()]
-    demo.register_demo()
-    assert taxonomy.heldout("ko") != taxonomy.heldout("korani")
-    demo.unregister_demo()
-    assert [d.name for d in taxonomy.all_datasets()] == [n for n in built_in if not n.startswith("demo_")]
-    assert taxonomy.heldout("ko") == taxonomy.heldout("korani")
-    assert not any(s.name.startswith("demo_") for s in sources.all_sources())
-    assert not any(s.name.startswith("demo_") for s in task_specs.all_specs())
+    with_demo = [d.name for d in taxonomy.all_datasets()]
+    assert taxonomy.heldout("ko") != taxonomy.heldout("korani")   # demo_nli_ko, demo_copa_ko are held out too
+    try:
+        registration.load_builtin(include_demo=False)
+        assert [d.name for d in taxonomy.all_datasets()] == [n for n in with_demo if not n.startswith("demo_")]
+        assert taxonomy.heldout("ko") == taxonomy.heldout("korani")
+        assert not any(s.name.startswith("demo_") for s in sources.all_sources())
+        assert not any(s.name.startswith("demo_") for s in task_specs.all_specs())
+    finally:
+        registration.load_builtin()

@@ -1,7 +1,6 @@
 """gin/experiments/*.gin: every file parses with the real configurables and each model size, its
 bindings reach the run functions (train, data, evaluator), and the mixtures it names exist or are
 registered by its register function (pinch, subset) through the real registry."""
-import importlib
 from pathlib import Path
 
 import gin
@@ -23,24 +22,13 @@ EXPECTED_TRAIN_MIXTURE = {
     "korani_pinch_p3.gin": "korani_train.pinch_p3", "p3_pinch_korani.gin": "p3_t0_train.pinch_korani",
     "korani_subset.gin": "korani_train.subset",
 }
-MODULES = ("xlit_jax.models.mt5", "xlit_jax.partitioning", "xlit_jax.optimizers", "xlit_jax.trainer",
-           "xlit_jax.data.seqio_input", "xlit_jax.train_loop", "xlit_jax.evaluator", "seqio_tasks.paths",
-           "seqio_tasks.vocab")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def leave_the_registry_as_built_in():
-    """The demo datasets are added explicitly; remove them after this module so other tests see the built-ins."""
-    yield
-    from seqio_tasks import demo as demo_module
-
-    demo_module.unregister_demo()
 
 
 @pytest.fixture(autouse=True)
-def clean_gin():
-    for module in MODULES:
-        importlib.import_module(module)
+def clean_gin(task_catalog):
+    from xlit_jax.commands import wiring
+
+    wiring.import_configurables()   # the CLI's one list of configurable modules
     gin.clear_config()
     yield
     gin.clear_config()
@@ -85,10 +73,10 @@ def test_training_experiment_bindings_reach_train_data_model_and_evaluator(exper
     # every tuned arm is evaluated on both languages' held-out tasks, by the in-training evaluator
     assert gin.query_parameter("xlit.train.inference_evaluator").selector == "xlit.make_train_evaluator"
     assert resolved("xlit.make_train_evaluator.mixture_or_tasks") == HELDOUT_BOTH
-    if "pinch" in experiment or "subset" in experiment:
-        assert data.register_fn == "seqio_tasks.experiments.register_experiment_mixtures"
-    else:
-        assert data.register_fn == "seqio_tasks.mixtures.register_all"
+    registers = gin.query_parameter("xlit.register_experiment_mixtures.mixture_fns") \
+        if "pinch" in experiment or "subset" in experiment else None
+    if registers is not None:   # the CLI registers these after the built-ins, before gin locks
+        assert [r.selector for r in registers] in (["xlit.pinch_mixture"], ["xlit.subset_mixture"])
 
 
 @pytest.mark.parametrize("experiment", sorted(EVAL_ONLY))
@@ -124,11 +112,11 @@ def test_named_mixtures_are_registry_mixtures():
 
 @pytest.mark.parametrize("experiment", sorted(EVAL_ONLY))
 def test_eval_mixtures_resolve_to_tasks_with_data_in_both_languages(experiment, shared_data):
-    from seqio_tasks import task_specs
-    from xlit_jax import evaluator
+    from seqio_tasks import eval_data, task_specs
 
     parse(experiment)
-    names = evaluator.resolve_task_names(resolved("xlit.evaluate.mixture_or_task_name"))
+    assert gin.query_parameter("xlit.evaluate.task_loader").selector == "xlit.registry_eval_tasks"
+    names = eval_data.resolve_task_names(resolved("xlit.evaluate.mixture_or_task_name"))
     languages = {task_specs.task_info(n).data_language for n in names}
     assert languages == {"ko", "en"}
 
@@ -137,7 +125,6 @@ def test_eval_mixtures_resolve_to_tasks_with_data_in_both_languages(experiment, 
 def demo_vocabulary(tmp_path_factory):
     from seqio_tasks import demo, vocab
 
-    demo.register_demo()
     texts = [line for path in sorted(demo.DEMO_DIR.glob("*.jsonl")) for line in path.read_text().splitlines()]
     return vocab.train_vocabulary(texts, tmp_path_factory.mktemp("vocab") / "spm.model", 1024)
 
@@ -146,13 +133,13 @@ def test_pinch_experiment_registers_its_mixture_through_the_registry(demo_vocabu
     """korani_pinch_p3.gin's register function builds a real pinch mixture (here over the demo corpus)."""
     import seqio
 
-    from seqio_tasks import demo, experiments, vocab
+    from seqio_tasks import experiments, registration
 
     bindings = [f"xlit.vocabulary_path.path = '{demo_vocabulary}'", "PINCH_NUM_EXAMPLES = 6",
                 "MIXTURE_OR_TASK_NAME = 'demo_train.ko.pinch_en_test'",
                 "xlit.pinch_mixture.base_mixture = 'demo_train.ko'", "xlit.pinch_mixture.other_mixture = 'demo_train.en'"]
     parse("korani_pinch_p3.gin", "models/mt5_tiny.gin", bindings)
-    demo.register_all(vocab.get_vocabulary())
+    registration.register_builtin(str(demo_vocabulary))
     names = experiments.register_experiment_mixtures()
     assert names == ["demo_train.ko.pinch_en_test"]
     mixture = seqio.MixtureRegistry.get(names[0])
@@ -168,9 +155,10 @@ def test_pinch_experiment_registers_its_mixture_through_the_registry(demo_vocabu
 def test_subset_experiment_registers_the_listed_datasets(shared_data, demo_vocabulary):
     import seqio
 
-    from seqio_tasks import experiments
+    from seqio_tasks import experiments, registration
 
     parse("korani_subset.gin", "models/mt5_tiny.gin", [f"xlit.vocabulary_path.path = '{demo_vocabulary}'"])
+    registration.register_builtin(str(demo_vocabulary))
     names = experiments.register_experiment_mixtures()
     assert names == ["korani_train.subset"]
     datasets = resolved("xlit.subset_mixture.datasets")

@@ -1,9 +1,10 @@
 """`xlit convert`: convert mT5 checkpoints between Hugging Face, t5x and xlit formats.
 
-    xlit convert [--from {hf,t5x,xlit}] --to {hf,xlit} --input PATH --output PATH
+    xlit convert [--from {hf,t5x,xlit,training}] --to {hf,xlit} --input PATH --output PATH
                  [--gin_file=models/mt5_small.gin] [--gin.NAME=VALUE ...] [--max_shard_gb N]
 
---from defaults to the detected format. With a model gin file the checkpoint must fit its
+--input may be what `xlit train` wrote: a MODEL_DIR (its newest checkpoint), MODEL_DIR/checkpoints/N or
+MODEL_DIR/export. --from defaults to the detected format. With a model gin file the checkpoint must fit its
 MODEL_CONFIG (xlit.MT5Config bindings); without, the config comes from the checkpoint (t5x: from
 the tensor shapes). Every tensor is checked; a bad checkpoint is an error naming file and tensor.
 """
@@ -25,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=f"gin flags: --gin_file=MODEL_FILE (one of {models}), "
                                             "--gin.xlit.MT5Config.FIELD=VALUE, --gin_search_paths=a,b")
-    parser.add_argument("--from", dest="source_format", choices=("hf", "t5x", "xlit"), default=None,
+    parser.add_argument("--from", dest="source_format", choices=("hf", "t5x", "xlit", "training"), default=None,
                         help="input format (default: detected)")
     parser.add_argument("--to", dest="target_format", choices=("hf", "xlit"), required=True)
     parser.add_argument("--input", required=True, help="checkpoint directory or t5x msgpack file")
@@ -75,8 +76,13 @@ def main(argv: list[str]) -> int:
         if args.target_format == "hf":
             max_bytes = int(args.max_shard_gb * 2**30) if args.max_shard_gb else None
             hf.save_hf(params, config, output, max_shard_bytes=max_bytes)
+            vocabulary = checkpoints.checkpoint_vocabulary(args.input)
+            if vocabulary is not None:   # transformers' T5/MT5 tokenizers read spiece.model
+                import shutil
+
+                shutil.copyfile(vocabulary, output / "spiece.model")
         else:
-            checkpoints.save_xlit(params, config, output)
+            checkpoints.save_xlit(params, config, output, vocabulary_path=checkpoints.checkpoint_vocabulary(args.input))
     except (checkpoints.CheckpointError, gin_utils.GinConfigError) as error:
         print(f"xlit convert: {error}", file=sys.stderr)
         return 1

@@ -35,6 +35,7 @@ CONFIGURABLE_MODULES = (
     "xlit_jax.train_loop",
     "xlit_jax.data.seqio_input",
     "xlit_jax.evaluator",
+    "xlit_jax.train_evaluator",
     "seqio_tasks.paths",
     "seqio_tasks.vocab",
     "seqio_tasks.eval_data",
