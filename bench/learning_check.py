@@ -1,7 +1,8 @@
-"""Learning check: a tiny mT5 trained from scratch on one real Korean training set beats the majority class.
+"""Learning check: a tiny mT5 trained from scratch on one real training set beats the majority class.
 
     python bench/learning_check.py [--task kobest_sentineg.ko_korani.ko_korani_01] [--train_steps 300]
                                    [--output_dir /tmp/xlit_learning_check]
+    python bench/learning_check.py --task rotten_tomatoes.en_p3.ps_reviewer_opinion_bad_good_choices   # English
 
 Everything goes through the real code paths: the registry task (source files in
 $XLIT_DATA_DIR, default ../shared/data, rendered by its template), a sentencepiece vocabulary
@@ -55,13 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     import gin
     import sentencepiece as spm
 
-    from seqio_tasks import mixtures, task_specs, vocab
+    from seqio_tasks import eval_data, registration, task_specs, vocab
     from xlit_jax import evaluator, gin_utils, train_loop
-    from xlit_jax.commands import demo
+    from xlit_jax.commands import demo, wiring
     from xlit_jax.models.mt5 import MT5Config
 
-    for module in demo.CONFIGURABLE_MODULES:
-        __import__(module)
+    wiring.import_configurables()
+    registration.load_builtin()
     output_dir = Path(args.output_dir).absolute()
     if output_dir.exists():
         import shutil
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = [t for row in train_rows for t in [row["inputs"], row["targets"], *(row["options"] or [])]]
     vocabulary = vocab.train_vocabulary(texts, output_dir / "spm.model", args.vocab_size)
     pieces = spm.SentencePieceProcessor(model_file=str(vocabulary)).get_piece_size()
-    mixtures.register_all(vocab.get_vocabulary(str(vocabulary)))
+    registration.register_builtin(str(vocabulary))
     vocab_s = time.perf_counter() - started
 
     bindings = [f"VOCABULARY_PATH = {str(vocabulary)!r}", f"xlit.MT5Config.vocab_size = {-(-pieces // 128) * 128}",
@@ -85,17 +86,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"TRAIN_STEPS = {args.train_steps}", f"BATCH_SIZE = {args.batch_size}",
                 f"LEARNING_RATE = {args.learning_rate}",
                 f"TASK_FEATURE_LENGTHS = {{'inputs': {args.inputs_length}, 'targets': 8}}",
-                f"CHECKPOINT_PERIOD = {args.train_steps}",
-                'train_data/xlit.SeqioData.register_fn = "seqio_tasks.mixtures.register_all"'] + args.gin
+                f"CHECKPOINT_PERIOD = {args.train_steps}"] + args.gin
     gin_utils.parse_gin(list(demo.BASE_GIN_FILES) + args.gin_file, bindings)
     model_config = MT5Config()
     lengths = dict(gin.query_parameter("%TASK_FEATURE_LENGTHS"))
     tick = time.perf_counter()
     summary = train_loop.train()
     train_s = time.perf_counter() - tick
-    params, step = demo.trained_params(model_config, output_dir / "train")
+    step = int(summary["final_step"])
     tick = time.perf_counter()
-    document = evaluator.evaluate([args.task], params=params, model_config=model_config,
+    document = evaluator.evaluate([args.task], task_loader=eval_data.registry_eval_tasks,
+                                  checkpoint_path=str(output_dir / "train" / "export"), model_config=model_config,
                                   vocabulary_path=str(vocabulary), split=args.eval_split, task_feature_lengths=lengths,
                                   output_dir=str(output_dir / "eval"), batch_size=64, progress=False)
     eval_s = time.perf_counter() - tick
