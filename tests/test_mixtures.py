@@ -253,3 +253,77 @@ def test_training_rate_from_gin(registry):
     task = seqio.TaskRegistry.get(specs[0].name)
     assert seqio.MixtureRegistry.get("korani_train").get_rate(task) == pytest.approx(
         mixtures.examples_rate_value(specs[0].name))
+
+
+# ------------------------------------------------------- the real English training side (issue 10)
+
+# T0's training datasets with release files in the shared data (PAWS from pawsx_xtreme/).
+P3_TRAIN_WITH_DATA = {"cos_e", "social_i_qa", "dream", "cosmos_qa", "quail", "rotten_tomatoes", "ag_news", "trec",
+                      "glue_mrpc", "paws", "common_gen", "wiki_qa"}
+
+
+@pytest.fixture
+def p3_data(shared_data):
+    if not (shared_data / "p3_train").is_dir():
+        pytest.skip(f"no p3_train/ in {shared_data}: the English training files are not there")
+    return shared_data
+
+
+def test_p3_t0_train_holds_every_english_training_dataset_at_t0_rates(registry, p3_data):
+    import gin
+
+    names = _mixture_task_names("p3_t0_train")
+    assert {task_specs.task_info(n).dataset for n in names} == P3_TRAIN_WITH_DATA
+    spec = task_specs.get_spec("rotten_tomatoes.train")
+    templates = len(spec.info.template_ids)
+    rows = task_specs.num_examples(spec.name)
+    assert spec.info.origin == "promptsource" and templates >= 5 and rows == 2 * 4265
+    # T0: examples-proportional, each (dataset, template) capped at 500,000 / templates (no cap reached here)
+    task = seqio.TaskRegistry.get(spec.name)
+    assert seqio.MixtureRegistry.get("p3_t0_train").get_rate(task) == pytest.approx(templates * min(rows, 500_000 / templates))
+    vocabulary, _ = registry
+    try:
+        gin.bind_parameter("xlit.training_rate_config.cap", 1000)
+        registration.register_builtin(vocabulary.sentencepiece_model_file)
+        task = seqio.TaskRegistry.get(spec.name)
+        assert seqio.MixtureRegistry.get("p3_t0_train").get_rate(task) == pytest.approx(1000)
+    finally:
+        gin.clear_config()
+        registration.register_builtin(vocabulary.sentencepiece_model_file)
+
+
+def test_bilingual_train_holds_both_languages(registry, p3_data):
+    names = _mixture_task_names("bilingual_train")
+    assert {task_specs.task_info(n).data_language for n in names} == {"en", "ko"}
+    assert set(names) == set(_mixture_task_names("p3_t0_train")) | set(_mixture_task_names("korani_train"))
+    assert mixtures.missing_languages("bilingual_train") == []
+    mixtures.check_training_mixture("bilingual_train")
+
+
+@pytest.mark.parametrize("name, base, other", [("p3_t0_train.pinch_korani", "p3_t0_train", "korani_train"),
+                                               ("korani_train.pinch_p3", "korani_train", "p3_t0_train")])
+def test_pinch_mixtures_both_ways(registry, p3_data, name, base, other):
+    """The pinch mixtures gin/experiments/{p3_pinch_korani,korani_pinch_p3}.gin build, through the same function."""
+    from seqio_tasks import experiments
+
+    assert experiments.pinch_mixture(name=name, base_mixture=base, other_mixture=other, num_examples=12) == name
+    assert mixtures.expected_languages(name) == {"en", "ko"}
+    mixtures.check_training_mixture(name)
+    pinch = next(t for t in seqio.MixtureRegistry.get(name).tasks if t.name.startswith("pinch."))
+    rows = list(pinch.get_dataset(LENGTHS, split="train", shuffle=False, num_epochs=1).as_numpy_iterator())
+    hangul = [any("\uac00" <= c <= "\ud7a3" for c in r["inputs_pretokenized"].decode()) for r in rows]
+    assert len(rows) == 12 and all(hangul) == (other == "korani_train") and any(hangul) == (other == "korani_train")
+
+
+def test_cross_lingual_template_mixtures(registry, p3_data):
+    """p3_train.ko_korani: English data under Korean KORANI-style templates; korani_train.en_p3: the reverse."""
+    for name, data_language, template_set in (("p3_train.ko_korani", "en", ("ko", "korani")),
+                                              ("korani_train.en_p3", "ko", ("en", "p3"))):
+        names = _mixture_task_names(name)
+        infos = [task_specs.task_info(n) for n in names]
+        assert names and all(i.kind == "train" and i.data_language == data_language and i.setting == "cross_lingual"
+                             and (i.template_language, i.template_style) == template_set for i in infos), name
+    english = {task_specs.task_info(n).dataset for n in _mixture_task_names("p3_train.ko_korani")}
+    assert english == P3_TRAIN_WITH_DATA
+    row = task_specs.rendered_examples(task_specs.get_spec("rotten_tomatoes.train.ko_korani"), max_examples=1)[0]
+    assert any("\uac00" <= c <= "\ud7a3" for c in row["inputs"]) and row["targets"]

@@ -408,3 +408,72 @@ def test_expand_rank_classification():
     assert [r["targets"].decode() for r in expanded] == rows[0]["options"]
     assert [bool(r["is_correct"]) for r in expanded] == [False, True, False]
     assert {int(r["idx"]) for r in expanded} == {7} and all(r["inputs"].decode() == rows[0]["inputs"] for r in expanded)
+
+
+# ------------------------------------------------------------ T0's training side (English P3 datasets)
+
+
+def test_p3_training_task_renders_every_promptsource_template(shared_data):
+    """T0 trained each dataset on all its promptsource templates; evaluation uses the original-task ones."""
+    from seqio_tasks import promptsource, taxonomy
+
+    folder = shared_data / "promptsource_templates"
+    if not folder.is_dir() or not (shared_data / "p3_train").is_dir():
+        pytest.skip("needs promptsource_templates/ and p3_train/ in the data directory")
+    for info in taxonomy.training("p3"):
+        if not info.source:
+            continue
+        every = [t for f in info.promptsource
+                 for t in promptsource.load_promptsource_templates(*(f.split("/") + [None])[:2], folder,
+                                                                   original_task_only=False)]
+        spec = task_specs.get_spec(f"{info.name}.train")
+        assert spec.info.origin == "promptsource" and spec.info.setting == "native", info.name
+        assert spec.info.template_ids == tuple(t.template_id for t in every), info.name
+        assert all(r.max_field_chars == task_specs.MAX_FIELD_CHARS and r.family == info.family for r in spec.renderers)
+        evals = [s for s in task_specs.all_specs() if s.info.kind == "eval" and s.info.dataset == info.name
+                 and s.info.origin == "promptsource"]
+        assert {s.info.template_id for s in evals} <= {t.template_id for t in every if t.original_task}
+
+
+def test_p3_training_task_without_promptsource_uses_english_p3_yaml(tmp_path):
+    catalog = TaskCatalog()
+    registration.load_builtin(data_dir=tmp_path, catalog=catalog)
+    info = catalog.get("rotten_tomatoes.train").info
+    assert (info.origin, info.template_language, info.template_style, info.setting) == ("templates", "en", "p3", "native")
+    own = templating.get_templates(family="sentiment", dataset="rotten_tomatoes", language="en", style="p3")
+    assert info.template_ids == tuple(t.template_id for t in own)
+
+
+def test_no_promptsource_template_is_left_out_for_want_of_a_converter(tmp_path, shared_data, caplog):
+    if not (shared_data / "promptsource_templates").is_dir():
+        pytest.skip("promptsource templates not in the data directory")
+    with caplog.at_level("INFO", logger="seqio_tasks.task_specs"):
+        registration.load_builtin(data_dir=shared_data, catalog=TaskCatalog())
+    assert "no canonical -> HF converter" not in caplog.text
+
+
+def test_datasets_labelled_only_in_train_have_no_evaluation_tasks():
+    for dataset in ("cosmos_qa", "quail", "paws", "parakqc"):
+        specs = [s for s in task_specs.all_specs() if s.info.dataset == dataset]
+        assert specs and all(s.info.kind == "train" for s in specs), dataset
+    assert all(s.info.eval_split != "train" for s in task_specs.all_specs() if s.info.kind == "eval")
+
+
+def test_common_gen_is_scored_by_rouge_l():
+    specs = [s for s in task_specs.all_specs() if s.info.dataset == "common_gen" and s.info.kind == "eval"]
+    assert specs and all(s.info.metrics == ("rouge_l",) for s in specs)
+
+
+def test_training_row_goes_to_the_next_template_that_applies(shared_data):
+    """WikiQA train rows lack document titles, most are wrong answers: no row is lost, no title is empty."""
+    if not (shared_data / "p3_train").is_dir():
+        pytest.skip("needs p3_train/ in the data directory")
+    spec = task_specs.get_spec("wiki_qa.train")
+    rows = task_specs.rendered_examples(spec, max_examples=300)
+    source = task_specs.source_rows(spec, "train")
+    assert [r["idx"] for r in rows] == [r["idx"] for r in source[:300]]
+    assert not any("topic is ." in r["inputs"] or 'topic ""' in r["inputs"] for r in rows)
+    # a row whose own template applies keeps it (the first row: template 0)
+    first = spec.renderers[0].render(source[0])
+    if first is not None and first.targets.strip():
+        assert rows[0]["inputs"] == first.inputs
