@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
+import sys
 import time
 
 import jax
@@ -21,6 +23,9 @@ import numpy as np
 
 from xlit_jax import scoring
 from xlit_jax.models import mt5
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine_facts import load_average, machine_facts  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -63,6 +68,7 @@ def to_arrays(inputs, options, option_length):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    load_before = load_average()
     config = mt5.MT5Config(vocab_size=args.vocab_size, emb_dim=args.emb_dim, num_heads=args.num_heads,
                            head_dim=args.head_dim, mlp_dim=args.mlp_dim, num_encoder_layers=args.num_layers,
                            num_decoder_layers=args.num_layers)
@@ -125,7 +131,8 @@ def main(argv=None) -> dict:
     result = {"config": vars(args), "num_params": mt5.count_params(params), "backend": jax.default_backend(),
               "devices": [str(d) for d in jax.devices()], "machine": platform.machine(),
               "python": platform.python_version(), "jax": jax.__version__, "rows": rows,
-              "max_score_difference": max_diff, "same_choices": same_choices}
+              "max_score_difference": max_diff, "same_choices": same_choices,
+              "machine": dict(machine_facts(), load_average_before=load_before)}
     if args.output:
         with open(args.output, "w") as f:
             json.dump(result, f, indent=2)
