@@ -6,15 +6,19 @@ the text the evaluator scores are produced by the same function, `rendered_examp
 
 Which tasks exist:
 - one evaluation task per (dataset, template) for every dataset in the taxonomy that has
-  a source, over every original-task template of the dataset's family that applies to it,
-  in every language and style (Korean data in English templates is a task too); English
-  P3 datasets with a promptsource mapping add the real promptsource templates (style
-  `p3`, language `en`, ids prefixed `ps_`);
+  a source with a labelled split other than train, over every original-task template of
+  the dataset's family that applies to it, in every language and style (Korean data in
+  English templates is a task too); English P3 datasets with a promptsource mapping add
+  their original-task promptsource templates (style `p3`, language `en`, ids prefixed
+  `ps_`). A dataset labelled only in its train split has no evaluation task;
 - one training task per training-role dataset (`{dataset}.train`) over its native
-  templates, and `{dataset}.train.{lang}_{style}` over each other template set;
+  templates (for an English P3 dataset, as T0: every promptsource template of the
+  dataset when the data directory has them), and `{dataset}.train.{lang}_{style}` over
+  each other template set;
 - from the KORANI authors' dump: `{dataset}.train` for each KORANI training dataset
   without a raw source, and (when the KORANI dump directory holds the dump) one evaluation
-  task per dumped template, `{dataset}.ko_korani.dump{k}`.
+  task per dumped template, `{dataset}.ko_korani.dump{k}`; every dataset folder of the
+  dump registers, the taxonomy's `in_dump: false` ones and unknown folders included.
 
 `builtin_specs(data_dir, korani_dir)` builds them without reading any data. They live in a
 `catalog.TaskCatalog` (the default `catalog.CATALOG`, filled by

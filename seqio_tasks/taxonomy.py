@@ -40,7 +40,8 @@ class DatasetInfo:
     source: str | None            # loader name in seqio_tasks.sources (raw files, else the KORANI dump)
     # Additions beyond the shared contract (all optional):
     confirmed: tuple[str, ...] = ()   # attributes confirmed by a primary source; the rest is reconstructed
-    in_dump: bool = True              # KORANI: shipped in the authors' release dump
+    in_dump: bool = True              # KORANI: in the authors' release dump (if false, its tasks are
+                                      # registered only when the dump given has its folder after all)
     origin: str = ""                  # upstream home of the raw data
     promptsource: tuple[str, ...] = ()  # P3: promptsource template folders
 
