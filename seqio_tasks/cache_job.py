@@ -155,7 +155,8 @@ def _prepare_output(job: CacheJob, overwrite: bool) -> None:
         stale.unlink(missing_ok=True)
 
 
-def run(job: CacheJob, runner: str = "DirectRunner", pipeline_args: Sequence[str] = (), overwrite: bool = False) -> dict:
+def run(job: CacheJob, runner: str = "DirectRunner", pipeline_args: Sequence[str] = (),
+        overwrite: bool = False) -> dict:
     """Run the job on `runner` (a Beam runner name, or "InProcess"); return the index."""
     import seqio
 

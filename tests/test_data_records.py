@@ -109,7 +109,8 @@ def test_no_repeat_stops_after_one_epoch_dropping_the_partial_batch(tmp_path):
 def test_lengths_and_vocabulary_that_differ_from_the_run_are_refused(tmp_path):
     vocab_a = train_tiny_vocab(tmp_path / "va", vocab_size=300)
     vocab_b = train_tiny_vocab(tmp_path / "vb", vocab_size=280)
-    path = str(_write(tmp_path / "c", 16, vocabulary_path=str(vocab_a), vocabulary_sha256=vocabulary_fingerprint(vocab_a)))
+    path = str(_write(tmp_path / "c", 16, vocabulary_path=str(vocab_a),
+                      vocabulary_sha256=vocabulary_fingerprint(vocab_a)))
     RecordData(path, task_feature_lengths=dict(LENGTHS), vocabulary_path=str(vocab_a))  # the same: accepted
     with pytest.raises(ValueError, match=r"feature lengths \{'inputs': 16, 'targets': 8\}.*\{'inputs': 1024"):
         RecordData(path, task_feature_lengths={"inputs": 1024, "targets": 256})
@@ -191,7 +192,8 @@ def test_two_jax_processes_read_disjoint_rows_that_make_the_single_process_batch
     reader = tmp_path / "reader.py"
     reader.write_text(READER)
     start = 3   # 6 batches of 8 from position 3 cross the epoch boundary at row 40
-    single = subprocess.run([sys.executable, str(reader), "-", "1", "0", str(path), str(tmp_path / "one.npy"), str(start)],
+    single = subprocess.run([sys.executable, str(reader), "-", "1", "0", str(path), str(tmp_path / "one.npy"),
+                             str(start)],
                             env=subprocess_env(1), capture_output=True, text=True, timeout=120)
     assert single.returncode == 0, single.stderr
     address = f"127.0.0.1:{_free_port()}"
@@ -295,7 +297,8 @@ def test_sigkill_then_restart_gives_the_uninterrupted_losses_bitwise(tmp_path, r
 def test_train_refuses_a_cache_of_other_lengths(tmp_path, record_run):
     root, gin_file = record_run
     process = subprocess.run(train_command(f"--gin_file={gin_file}", f"--gin.MODEL_DIR={tmp_path / 'm'}",
-                                           "--gin.TRAIN_STEPS=2", "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}"),
+                                           "--gin.TRAIN_STEPS=2",
+                                           "--gin.TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8}"),
                              env=subprocess_env(1), capture_output=True, text=True, timeout=300)
     assert process.returncode != 0
     assert "feature lengths {'inputs': 16, 'targets': 8}" in process.stderr and "'inputs': 32" in process.stderr

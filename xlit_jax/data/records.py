@@ -172,7 +172,8 @@ def write_records(
     output_dir.mkdir(parents=True, exist_ok=True)
     for stale in list(output_dir.glob("rows-*.array_record")) + [output_dir / INDEX_FILE]:
         stale.unlink(missing_ok=True)
-    shards = [write_shard(chunk, output_dir / shard_file_name(i, len(chunks)), layout) for i, chunk in enumerate(chunks)]
+    shards = [write_shard(chunk, output_dir / shard_file_name(i, len(chunks)), layout)
+              for i, chunk in enumerate(chunks)]
     return write_index(output_dir, shards=shards, task_feature_lengths=lengths, pack=pack, **index_fields)
 
 
@@ -180,7 +181,8 @@ def read_index(directory: str | os.PathLike) -> dict:
     """Read and check DIR/index.json; errors name the file and the problem."""
     path = Path(directory) / INDEX_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no pre-tokenized records at {directory}: {path} is missing (write them with `xlit cache`)")
+        raise FileNotFoundError(f"no pre-tokenized records at {directory}: {path} is missing "
+                                "(write them with `xlit cache`)")
     try:
         index = json.loads(path.read_text())
     except json.JSONDecodeError as err:
@@ -206,9 +208,9 @@ def check_vocabulary(index: Mapping[str, Any], vocabulary_path: str, where: str)
     """
     cache_vocab = index.get("vocabulary") or {}
     if not cache_vocab.get("sha256"):
-        raise ValueError(f"{where} records no vocabulary (written from rows, not by `xlit cache`), so it cannot be "
-                         f"checked against the run's {vocabulary_path!r}: bind CACHE_VOCABULARY_PATH = None to skip the "
-                         "check, or rewrite the cache with `xlit cache`")
+        raise ValueError(f"{where} records no vocabulary (written from rows, not by `xlit cache`), so it cannot "
+                         f"be checked against the run's {vocabulary_path!r}: bind CACHE_VOCABULARY_PATH = None to "
+                         "skip the check, or rewrite the cache with `xlit cache`")
     try:
         run_sha = vocabulary_fingerprint(vocabulary_path)
     except Exception as err:  # noqa: BLE001 - any file-system error of a remote path
