@@ -118,3 +118,28 @@ def test_no_restorable_checkpoint_is_an_error_and_moves_nothing(tmp_path):
     with pytest.raises(RuntimeError, match="can be restored into this run's state"):
         TrainingCheckpointer(tmp_path).restore_latest(_abstract(different))
     assert TrainingCheckpointer(tmp_path).all_steps() == [1]
+
+
+def test_a_failed_restore_leaves_no_tracebacks_on_stderr(tmp_path):
+    """orbax abandons the other reads of a failed restore; their finalizers must not print tracebacks."""
+    checkpointer = TrainingCheckpointer(tmp_path, async_save=False)
+    checkpointer.save(1, _state(1), 1)
+    checkpointer.close()
+    script = (
+        "import sys, jax, jax.numpy as jnp\n"
+        f"sys.path.insert(0, {os.path.dirname(__file__)!r})\n"
+        "from test_checkpointing import _abstract, _state\n"
+        "from xlit_jax.checkpointing import TrainingCheckpointer\n"
+        "different = {**_state(0), 'params': {'w': jnp.zeros((5, 3)), 'b': jnp.zeros(3)}}\n"
+        "for _ in range(3):\n"
+        "    try:\n"
+        f"        TrainingCheckpointer({str(tmp_path)!r}).restore_latest(_abstract(different))\n"
+        "    except RuntimeError as err:\n"
+        "        print('refused:', str(err)[:40])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("refused: no checkpoint in") == 3
+    for noise in ("Exception ignored", "Event loop is closed", "Traceback"):
+        assert noise not in result.stderr, result.stderr[-3000:]

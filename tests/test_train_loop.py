@@ -274,6 +274,7 @@ def test_a_gin_binding_that_nothing_reads_is_an_error(tmp_path, cache_dir):
     # nothing calls SeqioData when training from the cache
     with pytest.raises(ValueError, match=r"\bSeqioData\.seed"):
         _train(tmp_path / "b", cache_dir, train_steps=1, bindings="xlit.SeqioData.seed = 3")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # refused runs leave no MODEL_DIR
 
 
 class _Lengths:

@@ -2,10 +2,12 @@
 input position, corrupt-checkpoint fallback, and the MODEL_DIR lock that refuses a second run."""
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -89,16 +91,10 @@ class TrainingCheckpointer:
         checkpoint is readable (typically a changed model or optimizer config, not corruption),
         nothing is moved and a RuntimeError shows the newest one's error.
         """
-        failed: list[tuple[int, Exception]] = []
+        failed: list[tuple[int, str]] = []
         for step in reversed(self.all_steps()):
-            try:
-                restored = self.restore(step, abstract_state)
-            except Exception as err:  # noqa: BLE001 - any failure to read means "corrupt" or "incompatible"
-                message = (f"checkpoint {self.directory / str(step)} is unreadable ({type(err).__name__}: "
-                           f"{(str(err).splitlines() or [''])[0][:300]}); trying the previous one")
-                log.error(message)
-                print(f"xlit train: {message}", flush=True)
-                failed.append((step, err))
+            restored = self._try_restore(step, abstract_state, failed)
+            if restored is None:
                 continue
             for bad_step, _ in failed:
                 self._set_aside(bad_step)
@@ -106,12 +102,27 @@ class TrainingCheckpointer:
                 print(f"xlit train: falling back to checkpoint {step}", flush=True)
             return restored
         if failed:
-            step, err = failed[0]
+            step, error = failed[0]
             raise RuntimeError(
                 f"no checkpoint in {self.directory} can be restored into this run's state (newest: {step}: "
-                f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:500]}). A changed model or optimizer "
-                "config? Use a new MODEL_DIR, or move the checkpoints away to start over."
-            ) from err
+                f"{error[:500]}). A changed model or optimizer config? Use a new MODEL_DIR, or move the "
+                "checkpoints away to start over."
+            )
+        return None
+
+    def _try_restore(self, step: int, abstract_state: Any, failed: list[tuple[int, str]]) -> tuple[Any, dict] | None:
+        """Checkpoint `step`, or None after recording its error in `failed` (without orbax's leftovers)."""
+        try:
+            return self.restore(step, abstract_state)
+        except Exception as err:  # noqa: BLE001 - any failure to read means "corrupt" or "incompatible"
+            error = f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
+            log.debug("restoring checkpoint %d failed", step, exc_info=True)
+        _silence_orbax_leftovers()
+        gc.collect()  # `err` and its traceback are gone: most abandoned reads are finalized now
+        message = f"checkpoint {self.directory / str(step)} is unreadable ({error[:300]}); trying the previous one"
+        log.error(message)
+        print(f"xlit train: {message}", flush=True)
+        failed.append((step, error))
         return None
 
     def _set_aside(self, step: int) -> None:
@@ -134,6 +145,29 @@ class TrainingCheckpointer:
             self._manager.wait_until_finished()
         finally:
             self._manager.close()
+
+
+def _is_orbax_leftover(unraisable: Any) -> bool:
+    """An orbax coroutine abandoned by a failed restore, or its 'Event loop is closed' at finalization."""
+    code = getattr(unraisable.object, "cr_code", None)
+    return (code is not None and "orbax" in code.co_filename) or "Event loop is closed" in str(unraisable.exc_value)
+
+
+def _silence_orbax_leftovers() -> None:
+    """From now on, drop the tracebacks printed when the reads a failed restore abandoned are finalized
+    ('Exception ignored in <coroutine ...>', 'Event loop is closed'): the restore's own error is reported."""
+    previous = sys.unraisablehook
+    if getattr(previous, "_xlit_orbax_filter", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        if _is_orbax_leftover(unraisable):
+            log.debug("ignored after a failed restore: %s: %s", unraisable.object, unraisable.exc_value)
+            return
+        previous(unraisable)
+
+    hook._xlit_orbax_filter = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def _pid_alive(pid: int) -> bool:

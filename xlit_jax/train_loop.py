@@ -326,7 +326,7 @@ class TrainingRun:
         self.process_index, self.process_count = multihost.process_index(), multihost.process_count()
         self.primary = self.process_index == 0
         self.created_model_dir = not settings.model_dir.exists()
-        self.started = False  # True once the first step ran: from then on MODEL_DIR is kept on errors
+        self.started = False  # True once the first step ran and passed its checks: MODEL_DIR is kept
         self.checkpointer: TrainingCheckpointer | None = None
         self.writer: MetricsWriter | None = None
         self.batches: Prefetcher | None = None
@@ -436,12 +436,12 @@ class TrainingRun:
         loop.state, device_metrics = self.trainer.train_step(loop.state, self.trainer.make_global_batch(local_batch))
         loop.step += 1
         loop.position += 1
-        self.started = True
         return device_metrics
 
     def after_first_step(self) -> None:
         """Every configurable has been called now: refuse unread gin bindings, write the operative config."""
         check_all_bindings_read()
+        self.started = True  # from here on, MODEL_DIR is kept whatever happens
         if self.primary:
             gin_utils.write_operative_config(self.settings.model_dir)
 
