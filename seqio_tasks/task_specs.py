@@ -264,8 +264,10 @@ def _train_specs(dataset_info: Any, source: Any, promptsource_folders: _Promptso
     """`{dataset}.train` over the native templates, `{dataset}.train.{lang}_{style}` over each other set.
 
     Native templates of an English P3 dataset follow T0: T0 trained every training dataset
-    on all of its promptsource templates (one seqio task per template, original-task or not;
-    only the evaluation used the original-task subset), so `{dataset}.train` renders every
+    on all of its promptsource templates (one seqio task per template, original-task or not,
+    less a short blacklist of broken or over-long ones that xlit does not copy; only the
+    evaluation and the "all original-task prompts" ablation used the original-task subset),
+    so `{dataset}.train` renders every
     promptsource template of the dataset when the data directory has them, and xlit's own
     English P3-style YAML templates only when it has none. Other datasets (and the other
     template sets) use xlit's YAML templates.

@@ -158,7 +158,8 @@ def test_english_heldout_tasks_include_promptsource_templates(shared_data):
     assert ps, "no task uses promptsource templates"
     for spec in ps:
         info = spec.info
-        assert info.template_id.startswith(task_specs.PROMPTSOURCE_PREFIX)
+        ids = [info.template_id] if info.kind == "eval" else list(info.template_ids)   # training: every template
+        assert ids and all(i.startswith(task_specs.PROMPTSOURCE_PREFIX) for i in ids), info.name
         assert (info.template_language, info.template_style) == ("en", "p3")
 
 
