@@ -397,7 +397,7 @@ def rewrite(command: DocCommand, root: str, shrink: bool = True) -> Rewritten:
 
 def _shell_word(word: str) -> str:
     """Quote a word for bash, leaving globs (`*`) to the shell as the docs do."""
-    if "*" in word and not re.search(r"[\s'\"$]", word):
+    if "*" in word and not word.startswith("-") and not re.search(r"[\s'\"$\\]", word):
         return word
     if word.startswith("--gin.") and "=" in word:
         key, value = word.split("=", 1)
@@ -424,15 +424,24 @@ class Outcome:
         return lines[-1] if lines else ""
 
 
+_HELD: set[str] = set()  # locks this process holds (flock is per open file: re-entry would deadlock)
+
+
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock shared by every pytest-xdist worker (fcntl on a lock file)."""
+    """An exclusive lock shared by every pytest-xdist worker (fcntl on a lock file); re-entrant."""
+    key = str(path)
+    if key in _HELD:
+        yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        _HELD.add(key)
         try:
             yield
         finally:
+            _HELD.discard(key)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -557,7 +566,7 @@ class Sandbox:
                 return item
         raise KeyError(f"no runnable documented command in {source}")
 
-    def fixture_for(self, kind: str) -> Path:
+    def fixture_for(self, kind: str, stack: tuple[str, ...] = ()) -> Path:
         """The fixture an absent input of this kind is linked to (rewrite 3)."""
         if kind == "vocab":
             return self.vocabulary()
@@ -565,10 +574,10 @@ class Sandbox:
             return self.t5x_checkpoint()
         if kind == "results":
             native = self.by_source("gin/experiments/eval_native_templates.gin", "eval")
-            self.run(native)
+            self.run(native, stack)
             return Path(native.outputs[0])
         trained = self.by_source("gin/experiments/korani_tuned.gin", "train")
-        self.run(trained)
+        self.run(trained, stack)
         return Path(trained.outputs[0]) / "export"
 
     # -- running
@@ -597,11 +606,16 @@ class Sandbox:
                     self.run(producer, stack + (item.key,))
             if not glob_free(path) or Path(path).exists():
                 continue
+            if path == str(self.root / "fixtures" / "t5x_checkpoint"):
+                self.t5x_checkpoint()
+                continue
+            if path == str(self.root / "fixtures" / "spm.model"):
+                continue
             if kind == "checkpoint" and re.search(r"checkpoint_\d+/?$", path):
                 kind = "t5x"
             if kind == "data":
                 continue  # a cache is only made by `xlit cache`; its absence is the command's error
-            target = self.fixture_for(kind)
+            target = self.fixture_for(kind, stack + (item.key,))
             with file_lock(self.root / ".locks" / "links.lock"):
                 if not Path(path).exists() and not Path(path).is_symlink():
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -610,6 +624,8 @@ class Sandbox:
     def run(self, item: Rewritten, stack: tuple[str, ...] = ()) -> Outcome:
         """Run a rewritten command once per sandbox (later calls, from any worker, read the outcome)."""
         record = self.root / ".outcomes" / f"{item.key}.json"
+        if item.key in stack:
+            raise RuntimeError(f"{item.command}: needs its own output as input")
         with file_lock(self.root / ".locks" / f"{item.key}.lock"):
             if record.exists():
                 return Outcome(**json.loads(record.read_text()))
