@@ -92,27 +92,16 @@ def train_vocabulary(tasks: list, path: Path, vocab_size: int) -> Path:
     return vocab.train_vocabulary(texts, path, vocab_size=vocab_size)
 
 
-def _bucketed_generate(model, params, encoder_input_tokens, **kwargs):
-    """The evaluator's padded batch re-padded to the default input-length bucket (what it should pass)."""
-    import numpy as np
-
+def scorers(setting: str) -> dict:
+    """The evaluate() arguments of a setting: old = per-batch power-of-two padding and per-step
+    cross-attention projection; new = the defaults (shape buckets, cross-attention cached once)."""
     from xlit_jax import batching, decoding
 
-    tokens = np.asarray(encoder_input_tokens)
-    rows = [list(r[:int((r > 0).sum())]) for r in tokens]
-    batch = batching.pad_batch(rows, len(rows), batching.DEFAULT_BUCKETS.input_length(max(len(r) for r in rows)))
-    return decoding.generate(model, params, batch, **kwargs)
-
-
-def scorers(setting: str):
-    """(rank_classify_fn, generate_fn) of a setting."""
-    from xlit_jax import batching, decoding, scoring
-
     if setting == "old":
-        return (functools.partial(scoring.rank_classify, padding=batching.PowerOfTwo()),
-                functools.partial(decoding.generate, cache_cross_attention=False))
+        return {"padding": batching.PowerOfTwo(),
+                "generate_fn": functools.partial(decoding.generate, cache_cross_attention=False)}
     if setting == "new":
-        return scoring.rank_classify, _bucketed_generate
+        return {}
     raise ValueError(f"eval_suite: unknown setting {setting!r}; use old, new")
 
 
@@ -144,7 +133,6 @@ def main(argv=None) -> dict:
     languages = sorted({t.info["data_language"] for t in tasks})
     rows, documents = [], {}
     for setting in args.settings.split(","):
-        rank_fn, generate_fn = scorers(setting)
         jax.clear_caches()
         with batching.CompilationCounter() as compilations:
             start = time.perf_counter()
@@ -152,7 +140,7 @@ def main(argv=None) -> dict:
                 tasks=tasks, params=params, model_config=config, vocabulary_path=str(vocabulary_path),
                 output_dir=str(workdir / setting), batch_size=args.batch_size, progress=False,
                 task_feature_lengths={"inputs": args.input_length, "targets": args.target_length},
-                rank_classify_fn=rank_fn, generate_fn=generate_fn)
+                **scorers(setting))
             seconds = time.perf_counter() - start
         rows.append({"setting": setting, "seconds": seconds, "examples_per_s": num_examples / seconds,
                      "compilations": compilations.count, "compile_seconds": compilations.seconds})

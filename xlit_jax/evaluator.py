@@ -12,11 +12,12 @@ import datetime
 import logging
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import gin
 import numpy as np
 
+from xlit_jax import batching
 from xlit_jax import metrics as metrics_lib
 from xlit_jax import multihost
 from xlit_jax.eval_results import TaskResult, results_document, write_results
@@ -102,21 +103,13 @@ def expected_output_language(targets: Sequence[str], default: str) -> str:
     return SCRIPT_LANGUAGE.get(script, default)
 
 
-def _chunks(n: int, size: int) -> Iterable[range]:
-    for start in range(0, n, size):
-        yield range(start, min(start + size, n))
-
-
 def _score_rank_task(task: EvalTask, tokenizer: Tokenizer, run: Callable, lengths: Mapping[str, int],
                      batch_size: int, progress: Any) -> TaskResult:
     examples = task.examples
     inputs = [tokenizer.encode(e["inputs"], lengths["inputs"]) for e in examples]
     options = [[tokenizer.encode(o, lengths["targets"]) for o in e["options"]] for e in examples]
-    results = []
-    for chunk in _chunks(len(examples), batch_size * 8):
-        results += list(run([inputs[i] for i in chunk], [options[i] for i in chunk]))
-        if progress is not None:
-            progress.update(len(chunk))
+    # one call per task: the scorer sorts the whole task by length and pads to shape buckets
+    results = list(run(inputs, options, progress.update if progress is not None else None))
     gold, chosen, rows = [], [], []
     for example, result in zip(examples, results):
         choice = int(result.choice)
@@ -142,27 +135,16 @@ def _score_rank_task(task: EvalTask, tokenizer: Tokenizer, run: Callable, length
     return TaskResult(record=_record(task, values), predictions=rows)
 
 
-def _pad_batch(token_lists: list[list[int]], batch_size: int, max_length: int) -> np.ndarray:
-    """[batch_size, L] int32, L the longest row rounded up to a power of two (fewer recompiles), at most max_length."""
-    longest = max(len(t) for t in token_lists)
-    length = min(max_length, 1 << max(longest - 1, 1).bit_length())
-    out = np.zeros((batch_size, max(length, longest)), np.int32)
-    for row, tokens in enumerate(token_lists):
-        out[row, : len(tokens)] = tokens
-    for row in range(len(token_lists), batch_size):  # filler rows repeat the first row; dropped after
-        out[row] = out[0]
-    return out
-
-
 def _score_generation_task(task: EvalTask, tokenizer: Tokenizer, run: Callable, lengths: Mapping[str, int],
-                           batch_size: int, progress: Any) -> TaskResult:
+                           batch_size: int, progress: Any, padding: batching.Padding | None = None) -> TaskResult:
     examples = task.examples
     inputs = [tokenizer.encode(e["inputs"], lengths["inputs"]) for e in examples]
-    predictions: list[str] = []
-    for chunk in _chunks(len(examples), batch_size):
-        batch = _pad_batch([inputs[i] for i in chunk], batch_size, lengths["inputs"])
+    predictions: list[str] = [""] * len(examples)
+    for chunk in batching.length_sorted_chunks([len(t) for t in inputs], batch_size):
+        batch = batching.pad_inputs([inputs[i] for i in chunk], batch_size, padding, max_length=lengths["inputs"])
         tokens = np.asarray(run(batch))
-        predictions += [tokenizer.decode(tokens[row]) for row in range(len(chunk))]
+        for row, index in enumerate(chunk):
+            predictions[index] = tokenizer.decode(tokens[row])
         if progress is not None:
             progress.update(len(chunk))
     targets = [e["targets"] for e in examples]
@@ -193,16 +175,22 @@ def run_tasks(model: Any, params: Any, tasks: Sequence[EvalTask], tokenizer: Tok
               batch_size: int = 16, task_feature_lengths: Mapping[str, int] | None = None,
               length_normalize: bool = False, decoding_method: str = "greedy",
               decoding_kwargs: Mapping[str, Any] | None = None, progress: bool = True,
-              rank_classify_fn: Callable | None = None, generate_fn: Callable | None = None) -> list[TaskResult]:
-    """Scores each task: rank classification when it has options, else generation and its metrics."""
+              rank_classify_fn: Callable | None = None, generate_fn: Callable | None = None,
+              padding: batching.Padding | None = None) -> list[TaskResult]:
+    """Scores each task: rank classification when it has options, else generation and its metrics.
+
+    Batches are padded to shape buckets (`padding`, default `batching.DEFAULT_BUCKETS`) so the number
+    of XLA compilations stays bounded over any number of tasks.
+    """
     lengths = dict(DEFAULT_FEATURE_LENGTHS, **(task_feature_lengths or {}))
     if rank_classify_fn is None and any(t.info["scoring"] == "rank" for t in tasks):
         from xlit_jax.scoring import rank_classify as rank_classify_fn
     if generate_fn is None and any(t.info["scoring"] == "generation" for t in tasks):
         from xlit_jax.decoding import generate as generate_fn
 
-    def rank(inputs, options):
-        return rank_classify_fn(model, params, inputs, options, batch_size=batch_size, length_normalize=length_normalize)
+    def rank(inputs, options, progress_fn):
+        return rank_classify_fn(model, params, inputs, options, batch_size=batch_size, length_normalize=length_normalize,
+                                max_input_length=lengths["inputs"], padding=padding, progress=progress_fn)
 
     def generate(encoder_input_tokens):
         return generate_fn(model, params, encoder_input_tokens, method=decoding_method,
@@ -217,9 +205,10 @@ def run_tasks(model: Any, params: Any, tasks: Sequence[EvalTask], tokenizer: Tok
             bar.set_postfix_str(task.name, refresh=False)
             if not task.examples:
                 raise ValueError(f"task {task.name} has no examples")
-            score = _score_rank_task if task.info["scoring"] == "rank" else _score_generation_task
-            result = score(task, tokenizer, rank if task.info["scoring"] == "rank" else generate, lengths,
-                           batch_size, bar)
+            if task.info["scoring"] == "rank":
+                result = _score_rank_task(task, tokenizer, rank, lengths, batch_size, bar)
+            else:
+                result = _score_generation_task(task, tokenizer, generate, lengths, batch_size, bar, padding)
             log.info("%s: %s", task.name, {k: round(v, 2) for k, v in result.record["metrics"].items()})
             results.append(result)
     finally:
@@ -252,6 +241,7 @@ def evaluate(
     run_name: str | None = None,
     rank_classify_fn: Callable | None = None,
     generate_fn: Callable | None = None,
+    padding: batching.Padding | None = None,
 ) -> dict:
     """Evaluates a model on in-memory EvalTasks, or on names/regexes/mixtures read by `task_loader`.
 
@@ -259,7 +249,8 @@ def evaluate(
     given model_config must match it). Vocabulary: vocabulary_path, else the checkpoint's spiece.model,
     else fallback_vocabulary_path. Returns the results.json document; with output_dir, also writes it
     and the predictions. rank_classify_fn / generate_fn replace xlit_jax.scoring.rank_classify /
-    decoding.generate (same signatures) when given.
+    decoding.generate (same signatures) when given; `padding` sets the shape buckets (default
+    batching.DEFAULT_BUCKETS; batching.PowerOfTwo() is the earlier per-batch padding).
     """
     vocabulary_path = choose_vocabulary(vocabulary_path, checkpoint_path, fallback_vocabulary_path)
     if model_config is not None:  # before reading tasks or weights
@@ -278,7 +269,7 @@ def evaluate(
     results = run_tasks(model, params, tasks, tokenizer, batch_size=batch_size,
                         task_feature_lengths=task_feature_lengths, length_normalize=length_normalize,
                         decoding_method=decoding_method, decoding_kwargs=decoding_kwargs, progress=progress,
-                        rank_classify_fn=rank_classify_fn, generate_fn=generate_fn)
+                        rank_classify_fn=rank_classify_fn, generate_fn=generate_fn, padding=padding)
     run_info = {
         "name": run_name or (Path(output_dir).name if output_dir else None),
         "checkpoint_path": str(checkpoint_path) if checkpoint_path else None, "step": step,
