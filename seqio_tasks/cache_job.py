@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from xlit_jax.data import records
+from xlit_jax.data import features
 from xlit_jax.data.features import feature_names
 
 IN_PROCESS = "InProcess"
@@ -44,7 +45,7 @@ class CacheJob:
     register: Callable[[], Any] | None = None  # registers the tasks (run again in every Beam worker)
 
     def __post_init__(self):
-        records.check_feature_lengths(self.task_feature_lengths, "xlit cache --task_feature_lengths")
+        features.check_task_feature_lengths(self.task_feature_lengths, "xlit cache --task_feature_lengths")
         if self.num_shards <= 0:
             raise ValueError(f"num_shards must be positive, got {self.num_shards}")
         if self.num_examples is not None and self.num_examples < self.num_shards:

@@ -217,6 +217,7 @@ def missing_languages(name: str, catalog: TaskCatalog = CATALOG) -> list[str]:
     return sorted(expected - present)
 
 
+@gin.configurable(module="xlit", allowlist=["allow_monolingual"])
 def check_training_mixture(name: str, *, allow_monolingual: bool = False, catalog: TaskCatalog = CATALOG) -> None:
     """Checks a training mixture or task before a model is built; ValueError with one clear message.
 

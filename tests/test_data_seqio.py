@@ -10,9 +10,13 @@ LENGTHS = {"inputs": 24, "targets": 16}
 
 
 @pytest.fixture(scope="module")
-def tiny_task(tmp_path_factory):
-    vocab = train_tiny_vocab(tmp_path_factory.mktemp("vocab"))
-    register_tiny_task("xlit_test_tiny_reverse", vocab, num_examples=64)
+def tiny_vocab(tmp_path_factory):
+    return train_tiny_vocab(tmp_path_factory.mktemp("vocab"))
+
+
+@pytest.fixture(scope="module")
+def tiny_task(tiny_vocab):
+    register_tiny_task("xlit_test_tiny_reverse", tiny_vocab, num_examples=64)
     return "xlit_test_tiny_reverse"
 
 
@@ -68,21 +72,22 @@ def test_unknown_task_is_named(tiny_task):
         next(SeqioData("no_such_task", LENGTHS).batches(4))
 
 
-def test_cache_command_writes_what_seqio_gives(tiny_task, tmp_path):
+def test_cache_command_writes_what_seqio_gives(tiny_task, tiny_vocab, tmp_path, monkeypatch):
     from xlit_jax.commands import cache
-    from xlit_jax.data.cached import CachedData
+    from xlit_jax.data.records import RecordData
     from xlit_jax.data.seqio_input import SeqioData
 
+    monkeypatch.setattr(cache, "register_tasks", lambda path: None)  # the fixture registered the task
     out = tmp_path / "cache"
     assert cache.main(["--mixture", tiny_task, "--output", str(out), "--task_feature_lengths", "inputs=24,targets=16",
-                       "--no-pack"]) == 0
-    cached = CachedData(str(out), shuffle=False, repeat=False)
+                       "--vocabulary", str(tiny_vocab), "--num_shards", "1", "--no-pack"]) == 0
+    cached = RecordData(str(out), shuffle=False, repeat=False)
     assert cached.num_rows == 64 and not cached.pack
     from_cache = np.concatenate([b["decoder_target_tokens"] for b in cached.batches(8)])
     from_seqio = np.concatenate([b["decoder_target_tokens"] for b in
                                  SeqioData(tiny_task, LENGTHS, shuffle=False, pack=False, repeat=False).batches(8)])
     np.testing.assert_array_equal(from_cache, from_seqio)
-    assert cache.main(["--mixture", tiny_task, "--output", str(out)]) == 1  # exists, no --overwrite
+    assert cache.main(["--mixture", tiny_task, "--output", str(out), "--vocabulary", str(tiny_vocab)]) == 1  # exists
 
 
 def test_training_from_a_seqio_task_with_packing(tiny_task, tmp_path):

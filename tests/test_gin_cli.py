@@ -8,9 +8,12 @@ from pathlib import Path
 import gin
 import pytest
 
-from train_fixtures import TINY_MODEL_GIN, losses_by_step, subprocess_env, write_synthetic_cache
+from train_fixtures import TINY_MODEL_GIN, losses_by_step, subprocess_env, write_synthetic_records
 from train_fixtures import train_command as tf_blocked_train_command
 from xlit_jax import gin_utils
+
+# A synthetic cache: its lengths, no vocabulary to compare with.
+SYNTHETIC_CACHE_BINDINGS = "TASK_FEATURE_LENGTHS = {'inputs': 16, 'targets': 8}\nCACHE_VOCABULARY_PATH = None\n"
 from xlit_jax.commands import train as train_command
 from xlit_jax.gin_utils import GinConfigError, parse_flags, resolve_gin_file
 
@@ -77,9 +80,9 @@ def test_error_in_a_gin_file_names_the_file(tmp_path, capsys):
 
 
 def test_type_error_names_the_key(tmp_path, capsys):
-    cache = write_synthetic_cache(tmp_path / "cache", num_rows=16)
+    cache = write_synthetic_records(tmp_path / "cache", num_rows=16)
     run = tmp_path / "run.gin"
-    run.write_text("include 'runs/finetune_cached.gin'\n" + TINY_MODEL_GIN)
+    run.write_text("include 'runs/finetune_cached.gin'\n" + TINY_MODEL_GIN + SYNTHETIC_CACHE_BINDINGS)
     assert _main(f"--gin_file={run}", f"--gin.MODEL_DIR={tmp_path / 'm'}", f"--gin.CACHED_DATA_DIR={cache}",
                  "--gin.TRAIN_STEPS=ten") == 1
     assert "xlit.train.train_steps must be int, got str 'ten'" in capsys.readouterr().err
@@ -91,9 +94,9 @@ def test_type_error_names_the_key(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_overrides_reach_the_run_and_the_operative_config_is_written(tmp_path):
-    cache = write_synthetic_cache(tmp_path / "cache", num_rows=32)
+    cache = write_synthetic_records(tmp_path / "cache", num_rows=32)
     run = tmp_path / "run.gin"
-    run.write_text("include 'runs/finetune_cached.gin'\n" + TINY_MODEL_GIN + "BATCH_SIZE = 8\n")
+    run.write_text("include 'runs/finetune_cached.gin'\n" + TINY_MODEL_GIN + SYNTHETIC_CACHE_BINDINGS + "BATCH_SIZE = 8\n")
     model_dir = tmp_path / "model"
     # Run from tmp_path (the gin file is found in the current directory, runs/ in the repo's gin/).
     result = subprocess.run(

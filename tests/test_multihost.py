@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from train_fixtures import losses_by_step, subprocess_env, train_command, write_synthetic_cache, write_tiny_run_gin
+from train_fixtures import losses_by_step, subprocess_env, train_command, write_synthetic_records, write_tiny_run_gin
 from xlit_jax import multihost
 
 
@@ -43,8 +43,8 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_two_processes_match_one_process_with_the_same_device_count(tmp_path):
-    cache = write_synthetic_cache(tmp_path / "cache", num_rows=64)
-    gin_file = write_tiny_run_gin(tmp_path / "tiny.gin", cache)
+    cache = write_synthetic_records(tmp_path / "cache", num_rows=64)
+    gin_file = write_tiny_run_gin(tmp_path / "tiny.gin", cache, extra="CACHE_VOCABULARY_PATH = None\n")
     common = [f"--gin_file={gin_file}", "--gin.TRAIN_STEPS=6", "--gin.xlit.train.progress_bar=False"]
 
     single = subprocess.run(train_command(*common, f"--gin.MODEL_DIR={tmp_path / 'one'}"),

@@ -12,11 +12,11 @@ import numpy as np
 import optax
 import pytest
 
-from train_fixtures import (losses_by_step, subprocess_env, train_command, train_tiny_vocab, write_synthetic_cache,
+from train_fixtures import (losses_by_step, subprocess_env, train_command, train_tiny_vocab,
                             write_synthetic_records, write_tiny_run_gin)
 from xlit_jax import train_loop
 from xlit_jax.checkpointing import TrainingCheckpointer
-from xlit_jax.data import CachedData
+from xlit_jax.data import RecordData
 from xlit_jax.models.mt5 import MT5Config
 
 TINY = MT5Config(vocab_size=300, emb_dim=32, num_heads=2, head_dim=16, mlp_dim=64, num_encoder_layers=2,
@@ -25,7 +25,7 @@ TINY = MT5Config(vocab_size=300, emb_dim=32, num_heads=2, head_dim=16, mlp_dim=6
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
-    return write_synthetic_cache(tmp_path_factory.mktemp("data") / "cache", num_rows=96)
+    return write_synthetic_records(tmp_path_factory.mktemp("data") / "cache", num_rows=96)
 
 
 def _train(model_dir, cache_dir, bindings: str = "", optimizer=None, **kwargs):
@@ -39,7 +39,7 @@ def _train(model_dir, cache_dir, bindings: str = "", optimizer=None, **kwargs):
     # exercised by the CLI subprocess tests and the trainer's own tests).
     args = dict(model_dir=str(model_dir), train_steps=6, batch_size=8, model_config=TINY,
                 partitioner=Partitioner(devices=jax.devices()[:1]),
-                train_data=CachedData(str(cache_dir), seed=1), checkpoint_period=3, progress_bar=False,
+                train_data=RecordData(str(cache_dir), seed=1), checkpoint_period=3, progress_bar=False,
                 random_seed=0, dropout_rate=0.1)
     args.update(kwargs)
     gin.clear_config()
@@ -67,7 +67,7 @@ def straight_run(tmp_path_factory, cache_dir, vocab_file):
         calls.append(step)
         return {"rank_accuracy": 0.25, "custom/metric": 1.0}
 
-    summary = _train(model_dir, cache_dir, eval_data=CachedData(str(cache_dir), shuffle=False, repeat=False),
+    summary = _train(model_dir, cache_dir, eval_data=RecordData(str(cache_dir), shuffle=False, repeat=False),
                      eval_period=4, eval_steps=2, inference_evaluator=inference_evaluator,
                      vocabulary_path=str(vocab_file))
     return model_dir, summary, calls

@@ -77,15 +77,6 @@ def synthetic_rows(num_rows: int, lengths: dict, vocab_size: int = 300, seed: in
         }
 
 
-def write_synthetic_cache(directory: Path, num_rows: int = 64, lengths: dict | None = None, seed: int = 0) -> Path:
-    """An unpacked cache of synthetic rows, written without TensorFlow."""
-    from xlit_jax.data.cached import write_cache
-
-    lengths = lengths or {"inputs": 16, "targets": 8}
-    write_cache(synthetic_rows(num_rows, lengths, seed=seed), directory, lengths, pack=False, overwrite=True)
-    return directory
-
-
 def write_synthetic_records(directory: Path, num_rows: int = 64, lengths: dict | None = None, seed: int = 0) -> Path:
     """An unpacked ArrayRecord cache (what finetune_cached.gin reads) of synthetic rows, no vocabulary recorded."""
     from xlit_jax.data.records import write_records

@@ -34,6 +34,7 @@ CONFIGURABLE_MODULES = (
     "xlit_jax.trainer",
     "xlit_jax.train_loop",
     "xlit_jax.data.seqio_input",
+    "xlit_jax.data.records",
     "xlit_jax.evaluator",
     "xlit_jax.train_evaluator",
     "seqio_tasks.paths",
@@ -42,8 +43,6 @@ CONFIGURABLE_MODULES = (
     "seqio_tasks.mixtures",
     "seqio_tasks.experiments",
 )
-# Configurable modules that need an optional dependency; skipped when it is not installed.
-OPTIONAL_CONFIGURABLE_MODULES = ("xlit_jax.data.records",)
 
 
 class SetupError(ValueError):
@@ -109,13 +108,6 @@ def import_configurables() -> None:
     """Import every module whose gin configurables the configs use (before parsing any gin file)."""
     for module in CONFIGURABLE_MODULES:
         importlib.import_module(module)
-    for module in OPTIONAL_CONFIGURABLE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ImportError as error:
-            if error.name and module.startswith(error.name):
-                raise   # the module itself is missing: a packaging bug, not an optional dependency
-            continue
 
 
 def _uses(configurable: str) -> bool:
@@ -217,10 +209,9 @@ def check_training_mixture(name: str) -> None:
     """SetupError when the training mixture is unknown, has no data, or misses a language it should have."""
     from seqio_tasks import mixtures
 
-    allow = bool(gin_utils.gin.query_parameter("%ALLOW_MONOLINGUAL")) if gin_utils.macro_bound("ALLOW_MONOLINGUAL") \
-        else False
     try:
-        mixtures.check_training_mixture(name, allow_monolingual=allow)
+        with gin_utils.gin.config_scope("train_data"):   # finetune.gin binds allow_monolingual in this scope
+            mixtures.check_training_mixture(name)
     except (KeyError, ValueError, FileNotFoundError) as error:
         raise SetupError(str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)) from error
 

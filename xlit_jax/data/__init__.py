@@ -1,5 +1,5 @@
-"""Training input: t5x encoder-decoder feature batches from seqio (TF) or a TF-free cache."""
-from xlit_jax.data.cached import CachedData, read_cache_index, write_cache
+"""Training input: t5x encoder-decoder feature batches from seqio (TF) or TF-free ArrayRecord records."""
 from xlit_jax.data.features import BatchSource, batch_spec, check_batch, feature_names
+from xlit_jax.data.records import RecordData, read_index, write_records
 
-__all__ = ["BatchSource", "CachedData", "batch_spec", "check_batch", "feature_names", "read_cache_index", "write_cache"]
+__all__ = ["BatchSource", "RecordData", "batch_spec", "check_batch", "feature_names", "read_index", "write_records"]

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import gin
 import numpy as np
 
-from xlit_jax.data.features import feature_length, feature_names
+from xlit_jax.data.features import check_task_feature_lengths, feature_length, feature_names
 
 RECORDS_FORMAT = "xlit-array-record-v1"
 INDEX_FILE = "index.json"
@@ -36,19 +36,6 @@ WRITER_OPTIONS = "group_size:1"
 def shard_file_name(shard: int, num_shards: int) -> str:
     """The file name of shard `shard` of `num_shards`."""
     return f"rows-{shard:05d}-of-{num_shards:05d}.array_record"
-
-
-def check_feature_lengths(task_feature_lengths: Mapping[str, int], where: str) -> dict[str, int]:
-    """The lengths as ints; a ValueError naming the key when one is not a positive integer."""
-    lengths = {}
-    for key, value in dict(task_feature_lengths).items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ValueError(f"{where}: feature length {key!r} must be a positive integer, got {value!r}")
-        lengths[str(key)] = int(value)
-    for key in ("inputs", "targets"):
-        if key not in lengths:
-            raise ValueError(f"{where}: feature lengths lack {key!r}: {lengths}")
-    return lengths
 
 
 def record_layout(task_feature_lengths: Mapping[str, int], pack: bool) -> list[tuple[str, int]]:
@@ -121,7 +108,7 @@ def write_index(
     metadata: Mapping[str, Any] | None = None,
 ) -> dict:
     """Write DIR/index.json describing finished shards; return the index (fingerprint included)."""
-    lengths = check_feature_lengths(task_feature_lengths, f"index of {output_dir}")
+    lengths = check_task_feature_lengths(task_feature_lengths, f"index of {output_dir}")
     shards = sorted(shards, key=lambda s: s["file"])
     num_rows = sum(int(s["num_rows"]) for s in shards)
     if num_rows == 0:
@@ -165,7 +152,7 @@ def write_records(
     output_dir = Path(output_dir)
     if (output_dir / INDEX_FILE).exists() and not overwrite:
         raise FileExistsError(f"{output_dir} already holds records ({INDEX_FILE}); pass overwrite=True to replace it")
-    lengths = check_feature_lengths(task_feature_lengths, f"write_records({output_dir})")
+    lengths = check_task_feature_lengths(task_feature_lengths, f"write_records({output_dir})")
     layout = record_layout(lengths, pack)
     rows = list(rows)
     chunks = [rows[i : i + rows_per_shard] for i in range(0, len(rows), rows_per_shard)] or [[]]
@@ -193,7 +180,7 @@ def read_index(directory: str | os.PathLike) -> dict:
     for key in ("num_rows", "pack", "task_feature_lengths", "record_layout", "shards", "vocabulary", "fingerprint"):
         if key not in index:
             raise ValueError(f"{path}: missing key {key!r}")
-    check_feature_lengths(index["task_feature_lengths"], str(path))
+    check_task_feature_lengths(index["task_feature_lengths"], str(path))
     for shard in index["shards"]:
         if not (Path(directory) / shard["file"]).is_file():
             raise FileNotFoundError(f"{path}: shard {shard['file']} is missing from {directory}")
@@ -244,7 +231,7 @@ class RecordData:
         where = f"cache {self.path}"
         cache_lengths = dict(self.index["task_feature_lengths"])
         if task_feature_lengths is not None:
-            run_lengths = check_feature_lengths(task_feature_lengths, "the run's TASK_FEATURE_LENGTHS")
+            run_lengths = check_task_feature_lengths(task_feature_lengths, "the run's TASK_FEATURE_LENGTHS")
             if run_lengths != cache_lengths:
                 raise ValueError(f"{where} holds rows of feature lengths {cache_lengths}, the run wants {run_lengths} "
                                  "(TASK_FEATURE_LENGTHS): write a cache with these lengths (xlit cache "
