@@ -70,7 +70,7 @@ def test_the_job_is_deterministic_and_refuses_to_overwrite(tmp_path, vocab):
     with pytest.raises(ValueError, match="no seqio task or mixture named 'xlit_cache_job_tinny'.*xlit_cache_job_tiny"):
         cache_job.run(_job(vocab, tmp_path / "d", mixture_or_task_name="xlit_cache_job_tinny"),
                       runner=cache_job.IN_PROCESS)
-    with pytest.raises(ValueError, match="'targets' must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"\['targets'\] must be a positive integer, got 0"):
         _job(vocab, tmp_path / "e", task_feature_lengths={"inputs": 32, "targets": 0})
 
 

@@ -116,11 +116,11 @@ def test_lengths_and_vocabulary_that_differ_from_the_run_are_refused(tmp_path):
         RecordData(path, task_feature_lengths={"inputs": 1024, "targets": 256})
     with pytest.raises(ValueError, match=rf"{vocab_a.name}.*sha256.*{vocab_b.name}"):
         RecordData(path, vocabulary_path=str(vocab_b))
-    with pytest.raises(ValueError, match="'targets' must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"\['targets'\] must be a positive integer, got 0"):
         RecordData(path, task_feature_lengths={"inputs": 16, "targets": 0})
     with pytest.raises(ValueError, match="records no vocabulary.*CACHE_VOCABULARY_PATH = None"):
         RecordData(str(_write(tmp_path / "no_vocab", 16)), vocabulary_path=str(vocab_a))
-    with pytest.raises(ValueError, match="'inputs' must be a positive integer, got -1"):
+    with pytest.raises(ValueError, match=r"\['inputs'\] must be a positive integer, got -1"):
         write_records(synthetic_rows(2, LENGTHS), tmp_path / "d", {"inputs": -1, "targets": 8}, pack=False)
 
 

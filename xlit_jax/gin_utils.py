@@ -156,9 +156,21 @@ def parse_gin(
         except (ValueError, SyntaxError, TypeError, ImportError, KeyError) as err:
             raise GinConfigError(f"gin binding {binding!r}: {type(err).__name__}: {_first_line(err)}") from err
     _check_macros_used(gin_bindings)
+    _check_complete()
     if finalize:
         finalize_gin()
     return parsed_files
+
+
+def _check_complete() -> None:
+    """gin's own finalize checks (no %gin.REQUIRED left, no unknown reference), run before anything reads the
+    config, so a missing MODEL_DIR is reported before the vocabulary or the data are looked at."""
+    try:
+        for hook in (gin.config.validate_macros_hook, gin.config.find_unknown_references_hook,
+                     gin.config.find_missing_overrides_hook):
+            hook(gin.config._CONFIG)  # noqa: SLF001 - the hooks take gin's config mapping
+    except ValueError as err:
+        raise GinConfigError(f"gin config: {err} (set it with --gin.NAME=VALUE)") from err
 
 
 def finalize_gin() -> None:
