@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import queue
+import re
 import shutil
 import threading
 import time
@@ -531,8 +532,8 @@ class TrainingRun:
             for name, value in dict(settings.inference_evaluator(loop.state.params, loop.step)).items():
                 results[name if "/" in name else f"infer/{name}"] = float(value)
         if self.primary:
-            print(f"xlit train: step {loop.step} eval " + ", ".join(f"{k}={v:.4g}" for k, v in results.items()),
-                  flush=True)
+            print(f"xlit train: step {loop.step} eval {_headline(results)} (all {len(results)} values in "
+                  f"{settings.model_dir / 'train_metrics.jsonl'})", flush=True)
         return results
 
     # ------------------------------------------------------------------ bookkeeping
@@ -561,6 +562,16 @@ class TrainingRun:
             shutil.rmtree(self.settings.model_dir, ignore_errors=True)  # a run that never started leaves nothing
         if errors and not failed:
             raise errors[0]
+
+
+# The eval values a log line shows: overall and per language (the rest is in train_metrics.jsonl).
+_HEADLINE = re.compile(r"^(eval/(all|[a-z]{2})/mean|eval/(loss|accuracy))$")
+
+
+def _headline(results: Mapping[str, float]) -> str:
+    """A short summary of eval results for the log: overall and per-language means, else the first few."""
+    shown = {k: v for k, v in results.items() if _HEADLINE.match(k)} or dict(list(results.items())[:4])
+    return ", ".join(f"{k}={v:.4g}" for k, v in shown.items())
 
 
 def _teacher_forced_eval(trainer: Any, params: Any, eval_data: BatchSource, batch_size: int, eval_steps: int) -> dict[str, float]:
