@@ -141,6 +141,12 @@ DATA_MISSING = re.compile(r"\b(no data|has no data|without data|data (is )?missi
                           re.IGNORECASE)
 
 
+# Start-up noise that a default (not --verbose) run must not print: gin's search-path probes,
+# TensorFlow/absl C++ banners.
+LOG_NOISE = re.compile(r"Path not found:|cuda drivers|oneDNN custom operations|TF_ENABLE_ONEDNN_OPTS|"
+                       r"^[IWE]0000 |This TensorFlow binary is optimized")
+
+
 def check_outputs(item: doc_commands.Rewritten) -> list[str]:
     """What the command must have written, by subcommand; a list of what is missing."""
     sub = item.command.subcommand
@@ -188,6 +194,8 @@ def test_documented_command_runs(sandbox, command):
         pytest.skip(f"data absent here ($XLIT_DATA_DIR): {outcome.error_line}")
     assert outcome.returncode == 0, f"{where}\nstderr: {outcome.stderr.strip()[-3000:]}"
     assert "Traceback" not in outcome.stderr, f"{where}\n{outcome.stderr[-3000:]}"
+    noise = [line for line in outcome.stderr.splitlines() if LOG_NOISE.search(line)]
+    assert not noise, f"{where}\nstart-up noise on stderr (quiet unless --verbose):\n" + "\n".join(noise[:5])
     missing = check_outputs(item)
     assert not missing, f"{where}\n" + "\n".join(missing) + f"\nstdout: {outcome.stdout[-1500:]}"
 
