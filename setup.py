@@ -36,7 +36,9 @@ SEQIO = [
     "tensorflow-datasets>=4.9,<5",
 ]
 # The distributed cache job (`xlit cache --runner DataflowRunner|FlinkRunner|SparkRunner`).
-# Not in "all": apache-beam 2.77 caps protobuf<7, pyarrow<26, pillow<13, python-dateutil<3.
+# Not in "all": apache-beam 2.77 caps protobuf<7, and sentencepiece 0.2.x's generated model proto needs the
+# protobuf 7 runtime (with protobuf 6 it fails at import: "gencode 7.36.1 runtime 6.33.6", measured here).
+# `xlit cache` runs the same shard function in process without Beam.
 BEAM = ["apache-beam>=2.77,<3"]
 # The PyTorch reference for parity tests and the throughput benchmark.
 TORCH = ["torch==2.13.0", "transformers>=4.57,<6"]

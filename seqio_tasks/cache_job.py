@@ -2,7 +2,7 @@
 
 One unit of work is one output shard: shard s of N reads seqio's ShardInfo(s, N) part of the
 split, tokenizes and packs it with seqio's EncDecFeatureConverter, and writes
-`rows-s-of-N.array_record` (plus the per-task example counts of that part). The shards are
+`rows-s-of-N.array_record`; the index adds the per-task example counts of the split. The shards are
 independent, so the job is an Apache Beam pipeline (Create(shards) | Reshuffle | ParDo(write) |
 ToList | write index) that runs on DirectRunner on one machine or on Dataflow / Flink / Spark
 with their pipeline options; `runner="InProcess"` runs the same shard function in a loop
@@ -41,7 +41,7 @@ class CacheJob:
     num_examples: int | None = None  # model rows to write in all (None: one pass over the split)
     shuffle: bool = False
     seed: int = 0
-    count_examples: bool = True      # per-task input example counts (one more pass of preprocessing)
+    count_examples: bool = True      # per-task input example counts of the split (the sources' own counts)
     register: Callable[[], Any] | None = None  # registers the tasks (run again in every Beam worker)
 
     def __post_init__(self):
@@ -82,8 +82,9 @@ def _converted_rows(job: CacheJob, shard: int) -> Iterator[dict]:
         yield {name: row[name] for name in names}
 
 
-def _examples_per_task(job: CacheJob, shard: int) -> dict[str, int]:
-    """Input examples of each task of the mixture in seqio's part `shard` of the split (one pass, before mixing)."""
+def _examples_per_task(job: CacheJob) -> dict[str, int]:
+    """Input examples of each task of the mixture in the split: the source's own count (seqio's
+    num_input_examples, which the registry reads without rendering), else one pass over the task."""
     import seqio
 
     provider = seqio.get_mixture_or_task(job.mixture_or_task_name)
@@ -92,14 +93,16 @@ def _examples_per_task(job: CacheJob, shard: int) -> dict[str, int]:
     for task in tasks:
         if job.split not in task.splits:
             continue
-        dataset = task.get_dataset(dict(job.task_feature_lengths), split=job.split, shuffle=False, num_epochs=1,
-                                   shard_info=seqio.ShardInfo(index=shard, num_shards=job.num_shards))
-        counts[task.name] = int(dataset.reduce(0, lambda n, _: n + 1).numpy())
+        count = task.num_input_examples(job.split)
+        if count is None:
+            dataset = task.get_dataset(dict(job.task_feature_lengths), split=job.split, shuffle=False, num_epochs=1)
+            count = dataset.reduce(0, lambda n, _: n + 1).numpy()
+        counts[task.name] = int(count)
     return counts
 
 
 def write_shard(job: CacheJob, shard: int) -> dict:
-    """Write shard `shard` of the job; return its index entry plus "examples_per_task"."""
+    """Write shard `shard` of the job; return its index entry."""
     layout = records.record_layout(job.task_feature_lengths, job.pack)
     name = records.shard_file_name(shard, job.num_shards)
     destination = Path(job.output_dir) / name
@@ -108,25 +111,19 @@ def write_shard(job: CacheJob, shard: int) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         entry = records.write_shard(_converted_rows(job, shard), Path(scratch) / name, layout)
         shutil.move(str(Path(scratch) / name), destination)
-    entry["examples_per_task"] = _examples_per_task(job, shard) if job.count_examples else {}
     return entry
 
 
 def write_index(job: CacheJob, shard_entries: Sequence[dict]) -> dict:
-    """Sum the shards' task counts and write index.json (vocabulary fingerprint included)."""
-    shards, totals = [], {}
-    for entry in shard_entries:
-        entry = dict(entry)
-        for task, count in entry.pop("examples_per_task").items():
-            totals[task] = totals.get(task, 0) + count
-        shards.append(entry)
+    """Write index.json: the shards, the per-task example counts, the vocabulary fingerprint."""
+    shards = [dict(entry) for entry in shard_entries]
     if len(shards) != job.num_shards:
         raise RuntimeError(f"cache job wrote {len(shards)} of {job.num_shards} shards to {job.output_dir}")
     return records.write_index(
         job.output_dir, shards=shards, task_feature_lengths=job.task_feature_lengths, pack=job.pack,
         mixture_or_task_name=job.mixture_or_task_name, split=job.split, vocabulary_path=job.vocabulary_path,
         vocabulary_sha256=records.vocabulary_fingerprint(job.vocabulary_path),
-        examples_per_task=totals if job.count_examples else None,
+        examples_per_task=_examples_per_task(job) if job.count_examples else None,
         metadata={"num_examples": job.num_examples, "shuffle": job.shuffle, "seed": job.seed},
     )
 

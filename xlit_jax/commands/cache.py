@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="shuffle while reading (the reader shuffles globally anyway)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count_examples", action=argparse.BooleanOptionalAction, default=True,
-                        help="record per-task example counts in the index (one more preprocessing pass)")
+                        help="record per-task example counts of the split in the index (the sources' own counts)")
     parser.add_argument("--runner", default=None,
                         help="DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, ... or InProcess (no Beam); "
                         "default: DirectRunner when apache-beam is installed, else InProcess (same output)")
