@@ -51,6 +51,15 @@ def _mixture_tasks(name: str, catalog: TaskCatalog) -> list[str] | None:
     return mixtures.mixture_definitions(catalog).get(name)
 
 
+def _with_data(task_names: Sequence[str], nothing: str, catalog: TaskCatalog) -> list[str]:
+    """The tasks whose data is present; ValueError `nothing` + where it looked when there is none."""
+    present = [t for t in task_names if catalog.has_data(catalog.get(t))]
+    if not present:
+        setting = catalog.data_setting(catalog.get(task_names[0]))
+        raise ValueError(f"{nothing} under {catalog.data_dir or 'no data directory'} (set {setting})")
+    return present
+
+
 def resolve_task_names(names: str | Sequence[str], catalog: TaskCatalog = CATALOG) -> list[str]:
     """Task names from exact task names, mixture names (their tasks with data) or regexes over eval tasks.
 
@@ -66,11 +75,7 @@ def resolve_task_names(names: str | Sequence[str], catalog: TaskCatalog = CATALO
             continue
         in_mixture = _mixture_tasks(name, catalog)
         if in_mixture is not None:
-            present = [t for t in in_mixture if catalog.has_data(catalog.get(t))]
-            if not present:
-                raise ValueError(f"mixture {name!r}: none of its {len(in_mixture)} tasks has data under "
-                                 f"{catalog.data_dir or 'no data directory'} (set {catalog.data_setting(catalog.get(in_mixture[0]))})")
-            out += present
+            out += _with_data(in_mixture, f"mixture {name!r}: none of its {len(in_mixture)} tasks has data", catalog)
             continue
         try:
             matched = eval_task_names(f"^(?:{name})$", catalog=catalog)
@@ -79,11 +84,8 @@ def resolve_task_names(names: str | Sequence[str], catalog: TaskCatalog = CATALO
             raise ValueError(f"{name!r} is neither a task, a mixture nor a valid regex ({error})"
                              f"{suggestion(name, known)}") from error
         if matched:
-            present = [t for t in matched if catalog.has_data(catalog.get(t))]
-            if not present:
-                raise ValueError(f"regex {name!r} matches {len(matched)} evaluation tasks, none with data under "
-                                 f"{catalog.data_dir or 'no data directory'} (set {catalog.data_setting(catalog.get(matched[0]))})")
-            out += present
+            out += _with_data(matched, f"regex {name!r} matches {len(matched)} evaluation tasks, none with data",
+                              catalog)
             continue
         known = catalog.names() + sorted(mixtures.mixture_definitions(catalog)) + catalog.mixture_names()
         raise ValueError(f"{name!r} is no task, no mixture and matches no evaluation task{suggestion(name, known)}")

@@ -122,21 +122,24 @@ def _csv_header(path: Path, reader: Any, columns: Sequence[str] | None) -> list[
     return names
 
 
+def json_object(line: str, where: str = "") -> dict | BadRecord:
+    """One line's JSON object, or a BadRecord saying why it is not one (prefixed by `where`)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        return BadRecord(f"{where}invalid JSON: {err.msg} (column {err.colno})")
+    if not isinstance(record, dict):
+        return BadRecord(f"{where}expected a JSON object, got {type(record).__name__}")
+    return record
+
+
 def jsonl(paths: Sequence[Path]) -> Iterator[RawRecord]:
     """Reads JSON Lines: one JSON object per non-blank line."""
     for path in paths:
         for number, line in text_lines(path):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                yield path, number, BadRecord(f"invalid JSON: {err.msg} (column {err.colno})")
-                continue
-            if not isinstance(record, dict):
-                yield path, number, BadRecord(f"expected a JSON object, got {type(record).__name__}")
-                continue
-            yield path, number, record
+            yield path, number, json_object(line)
 
 
 def json_document(path: Path) -> Any:
@@ -293,13 +296,6 @@ def zip_labelled_jsonl(data_member: str, labels_member: str) -> Callable[[Sequen
                 raise MalformedFileError(path, f"{labels_member} has {len(labels)} labels but {data_member} has "
                                                f"{len(lines)} records; they must be line-aligned")
             for (number, line), label in zip(lines, labels):
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    yield path, number, BadRecord(f"{data_member}: invalid JSON: {err.msg} (column {err.colno})")
-                    continue
-                if not isinstance(record, dict):
-                    yield path, number, BadRecord(f"{data_member}: expected a JSON object")
-                    continue
-                yield path, number, {**record, "_label": label}
+                record = json_object(line, f"{data_member}: ")
+                yield path, number, record if isinstance(record, BadRecord) else {**record, "_label": label}
     return read
