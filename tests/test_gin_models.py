@@ -47,5 +47,5 @@ def test_released_sizes(size):
 
 def test_tiny():
     config = parse_model_gin("tiny")
-    assert (config.vocab_size, config.emb_dim, config.num_heads, config.head_dim, config.mlp_dim) == (512, 64, 4, 16, 128)
+    assert (config.vocab_size, config.emb_dim, config.num_heads, config.head_dim, config.mlp_dim) == (4096, 64, 4, 16, 128)
     assert count_params(param_shapes(config)) < 1_000_000
