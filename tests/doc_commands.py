@@ -43,7 +43,8 @@ kept, so a wrong name still fails):
 5. appended small overrides, each only where the command's gin files (with their includes) define
    the macro: TRAIN_STEPS=2, BATCH_SIZE=8, TASK_FEATURE_LENGTHS={'inputs': 32, 'targets': 8},
    CHECKPOINT_PERIOD=2, EVAL_PERIOD=2, EVAL_MAX_EXAMPLES=1, MAX_EXAMPLES=1; `step_<N>` is step_2;
-6. `xlit demo`: --train_steps 2 --batch_size 8 --max_eval_examples 1; `xlit cache`: --num_examples 16;
+6. `xlit demo`: --train_steps 2 --batch_size 8 --max_eval_examples 1; `xlit cache`: --num_examples 16
+   --task_feature_lengths inputs=32,targets=8 (the lengths the shrunk trains read);
    `xlit vocab`: --max_examples_per_task 50.
 Identical commands after rewriting run once (across pytest-xdist workers too).
 """
@@ -88,7 +89,7 @@ SMALL_MACROS = {
 # Flags replaced (or added) per subcommand: flag -> value.
 SMALL_FLAGS = {
     "demo": {"--train_steps": str(TRAIN_STEPS), "--batch_size": "8", "--max_eval_examples": "1"},
-    "cache": {"--num_examples": "16"},
+    "cache": {"--num_examples": "16", "--task_feature_lengths": "inputs=32,targets=8"},
     "vocab": {"--max_examples_per_task": "50"},
 }
 REWRITES = __doc__.split("Rewrites", 1)[1].split("Identical commands", 1)[0]

@@ -193,12 +193,13 @@ def test_vocabulary_bigger_than_the_model_names_both_sizes(sandbox):
                               f"--gin.MIXTURE_OR_TASK_NAME=korani_train {SMALL} --gin.xlit.MT5Config.vocab_size=64",
                      shrink=False)
     one_line_error(outcome, "train", str(pieces), "64")
-    # eval: an xlit checkpoint whose vocab_size (256) is smaller than the vocabulary
-    checkpoint = sandbox.root / "fixtures" / "xlit_vocab256"
+    # eval: an xlit checkpoint whose vocab_size is one row smaller than the vocabulary
+    small = pieces - 1
+    checkpoint = sandbox.root / "fixtures" / f"xlit_vocab{small}"
     if not checkpoint.exists():
         script = ("from xlit_jax import gin_utils, checkpoints\n"
                   "from xlit_jax.models.mt5 import MT5Config, init_params\nimport jax\n"
-                  "gin_utils.parse_gin(['models/mt5_tiny.gin'], ['xlit.MT5Config.vocab_size = 256'], [], finalize=False)\n"
+                  f"gin_utils.parse_gin(['models/mt5_tiny.gin'], ['xlit.MT5Config.vocab_size = {small}'], [], finalize=False)\n"
                   "config = MT5Config()\n"
                   f"checkpoints.save_xlit(init_params(config, jax.random.key(0)), config, {str(checkpoint)!r})\n")
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=sandbox.root,
@@ -208,7 +209,7 @@ def test_vocabulary_bigger_than_the_model_names_both_sizes(sandbox):
                               "--gin.EVAL_OUTPUT_DIR=/tmp/product/big_vocab_eval "
                               "--gin.MIXTURE_OR_TASK_NAME=klue_nli.ko_korani.ko_korani_01 --gin.MAX_EXAMPLES=1",
                      shrink=False)
-    one_line_error(outcome, "eval", str(pieces), "256")
+    one_line_error(outcome, "eval", str(pieces), str(small))
 
 
 @pytest.mark.slow

@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """Run the cache job; print what it wrote."""
     args, pipeline_args = _parser().parse_known_args(argv)
+    from xlit_jax.commands import wiring
+
+    wiring.import_tensorflow_quietly()
     from seqio_tasks import cache_job, vocab
 
     vocabulary_path = vocab.vocabulary_path(args.vocabulary)

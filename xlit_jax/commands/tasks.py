@@ -90,12 +90,12 @@ def _show(name: str, num: int, split: str | None) -> int:
 
 
 def _mixture_rows(pattern: str | None) -> list[dict]:
-    import seqio
-
     from seqio_tasks import mixtures
     from xlit_jax.commands import wiring
 
-    wiring.register(wiring.resolve_vocabulary())
+    wiring.register(wiring.resolve_vocabulary())   # imports TensorFlow and seqio quietly
+    import seqio
+
     definitions = mixtures.mixture_definitions()
     regex = re.compile(pattern) if pattern else None
     rows = []

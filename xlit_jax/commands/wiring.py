@@ -97,11 +97,13 @@ def native_stderr_silenced():
 
 
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow (when installed) with its native start-up banners hidden unless --verbose."""
-    if importlib.util.find_spec("tensorflow") is None:
-        return
-    with native_stderr_silenced():
-        import tensorflow  # noqa: F401
+    """Import TensorFlow, tensorflow-text and seqio (when installed) with their native start-up banners
+    hidden unless --verbose (each extension library prints its own when first loaded)."""
+    for module in ("tensorflow", "tensorflow_text", "seqio"):
+        if importlib.util.find_spec(module) is None:
+            continue
+        with native_stderr_silenced():
+            importlib.import_module(module)
 
 
 def import_configurables() -> None:
