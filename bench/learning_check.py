@@ -2,7 +2,7 @@
 
     python bench/learning_check.py [--task kobest_sentineg.ko_korani.ko_korani_01] [--train_steps 300]
                                    [--output_dir /tmp/xlit_learning_check]
-    python bench/learning_check.py --task rotten_tomatoes.en_p3.ps_reviewer_opinion_bad_good_choices   # English
+    python bench/learning_check.py --task rotten_tomatoes.en_p3.ps_movie_expressed_sentiment   # English
 
 Everything goes through the real code paths: the registry task (source files in
 $XLIT_DATA_DIR, default ../shared/data, rendered by its template), a sentencepiece vocabulary
