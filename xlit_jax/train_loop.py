@@ -247,9 +247,9 @@ def check_data_and_vocabulary(settings: RunSettings) -> None:
     if not Path(path).is_file():
         raise ValueError(f"xlit.train.vocabulary_path: no vocabulary file {path} (make one offline with "
                          "`xlit vocab --output spm.model`, then --gin.VOCABULARY_PATH=spm.model)")
-    import sentencepiece
+    from xlit_jax.tokenizer import vocabulary_size
 
-    pieces = sentencepiece.SentencePieceProcessor(model_file=str(path)).get_piece_size()
+    pieces = vocabulary_size(path)
     if pieces > settings.model_config.vocab_size:
         raise ValueError(f"vocabulary {path} has {pieces} pieces but MT5Config.vocab_size is "
                          f"{settings.model_config.vocab_size}: use a smaller vocabulary or a larger vocab_size")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import importlib
 import importlib.util
 import os
@@ -128,15 +127,15 @@ class RegistrySetup:
 
 def vocabulary_size(path: str) -> int:
     """Pieces in a sentencepiece model; SetupError (one line) when it cannot be read here."""
-    import sentencepiece as spm
-
     if "://" in path:
         return _remote_vocabulary_size(path)
     if not Path(path).is_file():
         raise SetupError(f"vocabulary file {path} not found (set --gin.VOCABULARY_PATH or $XLIT_VOCAB; "
                          "`xlit vocab --output spm.model` makes one)")
+    from xlit_jax.tokenizer import vocabulary_size as local_vocabulary_size
+
     try:
-        return spm.SentencePieceProcessor(model_file=str(path)).get_piece_size()
+        return local_vocabulary_size(path)
     except (OSError, RuntimeError) as error:
         raise SetupError(f"vocabulary {path} is not a sentencepiece model: {error}") from error
 
@@ -234,11 +233,6 @@ def prepare_training() -> RegistrySetup:
         if gin_utils.macro_bound("MIXTURE_OR_TASK_NAME") and _uses("xlit.SeqioData"):
             check_training_mixture(str(gin_utils.gin.query_parameter("%MIXTURE_OR_TASK_NAME")))
     return setup
-
-
-def close_names(name: str, known: Sequence[str], n: int = 5) -> list[str]:
-    """Known names close to `name` (for 'did you mean' messages)."""
-    return difflib.get_close_matches(name, list(known), n=n, cutoff=0.6)
 
 
 def fail(command: str, error: BaseException | str, code: int = 1) -> int:
