@@ -205,7 +205,10 @@ def test_vocabulary_bigger_than_the_model_names_both_sizes(sandbox):
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=sandbox.root,
                                 env=sandbox.env(), timeout=300)
         assert result.returncode == 0, result.stderr[-2000:]
-    outcome, _ = run(sandbox, f"xlit eval --gin_file=eval/zero_shot.gin --gin.CHECKPOINT_PATH={checkpoint} "
+    # relative to the sandbox root (the commands' cwd): an absolute /tmp/... path would be read as a
+    # placeholder and rewritten to another checkpoint
+    relative = checkpoint.relative_to(sandbox.root)
+    outcome, _ = run(sandbox, f"xlit eval --gin_file=eval/zero_shot.gin --gin.CHECKPOINT_PATH={relative} "
                               "--gin.EVAL_OUTPUT_DIR=/tmp/product/big_vocab_eval "
                               "--gin.MIXTURE_OR_TASK_NAME=klue_nli.ko_korani.ko_korani_01 --gin.MAX_EXAMPLES=1",
                      shrink=False)
