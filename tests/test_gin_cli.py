@@ -49,6 +49,21 @@ def test_gin_files_are_found_in_the_repo_gin_dir_from_anywhere(tmp_path, monkeyp
         resolve_gin_file("runs/no_such.gin", search)
 
 
+def test_includes_resolve_when_the_cwd_has_a_runs_folder_on_sys_path(tmp_path, monkeypatch):
+    """A notebook's cwd holding runs/ (what the docs write to) is a namespace package on sys.path;
+    gin's package reader crashed on 'include runs/finetune.gin' with a TypeError."""
+    from xlit_jax.commands import wiring
+
+    (tmp_path / "runs" / "some_run").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    wiring.import_configurables()
+    files = gin_utils.parse_gin(["models/mt5_tiny.gin", "experiments/korani_tuned.gin"],
+                                ["MODEL_DIR = 'm'", "INITIAL_CHECKPOINT_PATH = None"], finalize=False)
+    assert files[-1].name == "korani_tuned.gin"
+    assert gin.query_parameter("%MIXTURE_OR_TASK_NAME") == "korani_train"
+
+
 def _main(*args):
     return train_command.main(list(args))
 

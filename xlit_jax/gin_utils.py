@@ -64,6 +64,25 @@ def quiet_gin_search() -> None:
     logging.getLogger().addFilter(_PROBE_FILTER)
 
 
+def tolerate_namespace_folders() -> None:
+    """gin's package-resource reader crashes with a TypeError when an include such as
+    'runs/finetune.gin' names a folder that is also a namespace package on sys.path (a `runs/` folder
+    in the working directory of a notebook or `python -c`); treat that as "not a package file" so the
+    search goes on to the next path (idempotent)."""
+    from gin import resource_reader
+
+    readers = gin.config._FILE_READERS  # noqa: SLF001 - gin offers registration, not replacement
+    for i, (reader, exists) in enumerate(readers):
+        if exists is resource_reader.system_path_file_exists:
+            def exists_or_false(path: str, _exists=exists) -> bool:
+                try:
+                    return _exists(path)
+                except TypeError:   # the namespace package has no file (spec.origin is None)
+                    return False
+
+            readers[i] = (reader, exists_or_false)
+
+
 def _quote_if_bare(value: str) -> str:
     """Gin literal for a --gin.KEY=VALUE value; a bare word or path (no valid literal) becomes a string."""
     text = value.strip()
@@ -139,6 +158,7 @@ def parse_gin(
     """Apply gin files then bindings (later wins); errors name the file or binding. Returns the files."""
     search_paths = list(gin_search_paths) + default_search_paths()
     quiet_gin_search()
+    tolerate_namespace_folders()
     for root in search_paths:
         if root not in gin.config._LOCATION_PREFIXES:  # noqa: SLF001 - gin has no public query for it
             gin.add_config_file_search_path(root)
