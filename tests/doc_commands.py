@@ -67,9 +67,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from xlit_jax.cli import SUBCOMMANDS as CLI_SUBCOMMANDS
+
 REPO = Path(__file__).resolve().parents[1]
 GIN_DIR = REPO / "gin"
-SUBCOMMANDS = ("demo", "train", "eval", "report", "convert", "tasks", "vocab", "cache")
+SUBCOMMANDS = tuple(CLI_SUBCOMMANDS)  # every subcommand the console script dispatches
 TRAIN_STEPS = 2
 STAND_IN_VOCAB_SIZE = 8192  # released sizes have 250k pieces; mt5_tiny stands in with room for any doc's vocabulary
 PLACEHOLDER_ROOTS = ("/runs/", "/tmp/", "/ckpt", "/results/", "/data/", "/local/", "/scratch/", "/shared/")
