@@ -2,8 +2,11 @@
 import os
 from pathlib import Path
 
-# Must happen before jax is imported anywhere: sharding tests use 8 fake CPU devices.
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+from doc_commands import FAKE_DEVICES_FLAG  # noqa: E402 - imports no jax
+
+# Must happen before jax is imported anywhere: sharding tests use 8 fake CPU devices (the `xlit`
+# subprocesses of the documented-command tests do not inherit them: doc_commands.Sandbox.env).
+os.environ.setdefault("XLA_FLAGS", FAKE_DEVICES_FLAG)
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

@@ -143,6 +143,18 @@ def test_tokenizer_truncates_but_keeps_eos(vocab_path):
         Tokenizer("/nonexistent/nope.model")
 
 
+def test_ids_past_the_vocabulary_decode_as_the_unknown_piece_as_seqio_does(vocab_path):
+    """A model's vocab_size is rounded up past the pieces (mT5: 250112 rows, 250100 pieces): generation
+    can emit rows without a piece; decoding them must not raise (seqio maps them to unk)."""
+    tokenizer = Tokenizer(vocab_path)
+    pieces = tokenizer.vocab_size
+    word = tokenizer.encode("수도")[:-1]
+    unknown = tokenizer.processor.decode([tokenizer.processor.unk_id()])
+    assert tokenizer.decode(word + [pieces + 5] + word) == tokenizer.processor.decode(
+        word + [tokenizer.processor.unk_id()] + word)
+    assert unknown and tokenizer.decode([pieces, 1, pieces]) == unknown
+
+
 def test_eval_task_validation():
     with pytest.raises(ValueError, match=r"info lacks \['cluster'\]"):
         EvalTask({"name": "x.ko_korani.t1", "dataset": "x", "data_language": "ko", "template_language": "ko",

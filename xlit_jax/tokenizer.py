@@ -41,14 +41,17 @@ class Tokenizer:
         return ids + [EOS_ID]
 
     def decode(self, ids: Iterable[int]) -> str:
-        """Text of ids up to the first EOS, pads dropped."""
+        """Text of ids up to the first EOS, pads dropped; ids the vocabulary has no piece for read as its
+        unknown piece, as seqio's decode does (a model's vocab_size is usually rounded up past the
+        pieces, e.g. mT5's 250112 rows for 250100 pieces, and a model can emit those rows)."""
+        pieces, unknown = self.vocab_size, self.processor.unk_id()
         out = []
         for token in ids:
             token = int(token)
             if token == EOS_ID:
                 break
             if token != PAD_ID:
-                out.append(token)
+                out.append(token if 0 <= token < pieces else unknown)
         return self.processor.decode(out)
 
 
