@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "tasks": ("tasks", "list registered tasks and mixtures, show rendered examples"),
     "vocab": ("vocab", "train a small sentencepiece vocabulary from registered tasks' text"),
     "cache": ("cache", "write a seqio mixture as pre-tokenized, TensorFlow-free training data"),
+    "select": ("select", "rank training datasets by instruction similarity to a target task (INSTA)"),
 }
 
 

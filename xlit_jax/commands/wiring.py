@@ -41,6 +41,7 @@ CONFIGURABLE_MODULES = (
     "seqio_tasks.eval_data",
     "seqio_tasks.mixtures",
     "seqio_tasks.experiments",
+    "seqio_tasks.selection",
 )
 
 
