@@ -4,7 +4,10 @@ Evaluation task (one per dataset and template)::
 
     {dataset}.{template_language}_{template_style}.{template_id}
     kobest_copa.ko_korani.t03         Korean data, Korean KORANI-style template t03
-    kobest_copa.en_p3.ps_more_likely  Korean data, a promptsource template (English, P3 style)
+    copa.en_p3.ps_more_likely         English data, a real promptsource template (ids ps_*)
+    kobest_copa.en_p3aligned.ps_more_likely   Korean data, the promptsource template of its English
+                                      counterpart (the aligned cross-lingual arm)
+    kobest_copa.ko_korani.dump1       Korean data, the KORANI authors' dumped template 1 (test_tmp1.csv)
 
 Training task (one per dataset; its examples are spread over its templates)::
 
@@ -32,6 +35,27 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _STYLE = re.compile(r"^[a-z0-9]+$")
 TRAIN = "train"
 SETTINGS = ("native", "cross_lingual", "translated")
+# The evaluation protocol's template categories (TaskInfo.template_category; docs/experiments.md,
+# "The KORANI evaluation protocol"), finer than the setting:
+#   native                 the data's own language and meta-dataset style: real promptsource
+#                          original-task templates for an English P3 dataset that has them,
+#                          xlit's KORANI-style templates for Korean data
+#   native_xlit            xlit's own English P3-style templates on a dataset whose native
+#                          templates are promptsource's (the project's set, reported apart)
+#   cross_lingual_aligned  the real promptsource templates of the English counterpart dataset on
+#                          non-English data whose family schema matches (KoBEST COPA in
+#                          SuperGLUE COPA's templates); template set `en_p3aligned`
+#   cross_lingual          any other template in another language than the data (xlit's own)
+#   translated             a template in the data's language written in the other style
+#   dump                   the KORANI authors' own templates, pre-rendered in their release
+#                          (`{dataset}.ko_korani.dump{k}`, from test_tmp{k}.csv)
+TEMPLATE_CATEGORIES = ("native", "native_xlit", "cross_lingual_aligned", "cross_lingual", "translated", "dump")
+ALIGNED_STYLE = "p3aligned"   # the style part of the aligned arm's template set (en_p3aligned)
+# Categories that are sets of their own in the protocol: each is selected by category
+# (`xlit report --template_set`) or by the regex of gin/eval/korani_heldout_aligned.gin /
+# korani_heldout_dump.gin. The held-out mixtures are built from the setting, so these tasks sit in
+# `{meta}_heldout.{lang}.cross_lingual` / `.native` and `.all` too (the aligned arm adds 56 Korean tasks).
+SEPARATE_CATEGORIES = ("cross_lingual_aligned", "dump")
 
 
 def sanitize(text: str) -> str:
@@ -74,8 +98,9 @@ def heldout_mixture_name(meta: str, data_language: str, setting: str) -> str:
     """The held-out evaluation mixture of one meta-dataset, data language and template setting."""
     _check("meta-dataset", meta, _PART)
     _check("data language", data_language, _LANGUAGE)
-    if setting not in SETTINGS + ("all",):
-        raise ValueError(f"invalid setting {setting!r}: expected one of {SETTINGS + ('all',)}")
+    known = tuple(dict.fromkeys(SETTINGS + TEMPLATE_CATEGORIES + ("all",)))
+    if setting not in known:
+        raise ValueError(f"invalid setting {setting!r}: expected one of {known}")
     return f"{meta}_heldout.{data_language}.{setting}"
 
 
@@ -120,3 +145,22 @@ def setting(data_language: str, template_language: str, template_style: str, nat
     if native_style.get(data_language) == template_style:
         return "native"
     return "translated"
+
+
+def template_category(data_language: str, template_language: str, template_style: str,
+                      native_style: dict[str, str], origin: str = "templates",
+                      promptsource_native: bool = False) -> str:
+    """The evaluation protocol's category of one (data, template set) pair: one of TEMPLATE_CATEGORIES.
+
+    origin: who wrote the template ('templates' = xlit's YAML, 'promptsource', 'korani_dump');
+    promptsource_native: the dataset's native templates are real promptsource ones (an English
+    P3 dataset with promptsource folders), so xlit's own native-style templates are `native_xlit`.
+    """
+    if origin == "korani_dump":
+        return "dump"
+    relation = setting(data_language, template_language, template_style, native_style)
+    if relation == "cross_lingual" and origin == "promptsource":
+        return "cross_lingual_aligned"
+    if relation == "native" and origin != "promptsource" and promptsource_native:
+        return "native_xlit"
+    return relation

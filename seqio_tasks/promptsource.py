@@ -533,3 +533,39 @@ def load_promptsource_templates(dataset: str, subset: str | None = None, directo
     if not templates:
         templates = parse_file(path)
     return [t for t in templates if t.original_task or not original_task_only]
+
+
+# ----------------------------------------------------------------------------- the aligned arm
+
+# The aligned cross-lingual arm: for a family whose canonical schema lines up with an English
+# T0 held-out dataset's, the promptsource folders whose original-task templates apply to
+# non-English data of that family, each with the number of labels it needs (None: any). NLI:
+# 3-way data gets ANLI's 15 templates. CB's 15 have the same input text and answer words
+# (only the choices' order differs, so rank classification picks the same answer): they would
+# be duplicates, and are left out; RTE's are 2-way (entailment / not entailment) and apply to
+# 2-way data only, since folding neutral and contradiction into one label changes the task.
+ALIGNED_COUNTERPARTS: dict[str, tuple[tuple[str, str | None, int | None], ...]] = {
+    "nli": (("anli", None, 3), ("super_glue", "rte", 2)),
+    "copa": (("super_glue", "copa", None),),
+    "wic": (("super_glue", "wic", None),),
+    "completion": (("hellaswag", None, None),),
+}
+
+
+def aligned_templates(family: str | None, num_labels: int | None, directory: str | Path | None = None
+                      ) -> list[PromptsourceTemplate]:
+    """The original-task promptsource templates of a family's English counterpart (ALIGNED_COUNTERPARTS).
+
+    Each comes with the style `naming.ALIGNED_STYLE` (template set `en_p3aligned`); folders
+    missing from the directory are skipped.
+    """
+    found = []
+    for dataset, subset, labels in ALIGNED_COUNTERPARTS.get(family or "", ()):
+        if labels is not None and labels != num_labels:
+            continue
+        try:
+            templates = load_promptsource_templates(dataset, subset, directory, original_task_only=True)
+        except FileNotFoundError:
+            continue
+        found += [dataclasses.replace(t, style=naming.ALIGNED_STYLE) for t in templates]
+    return found

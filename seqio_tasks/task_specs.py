@@ -11,6 +11,11 @@ Which tasks exist:
   English templates is a task too); English P3 datasets with a promptsource mapping add
   their original-task promptsource templates (style `p3`, language `en`, ids prefixed
   `ps_`). A dataset labelled only in its train split has no evaluation task;
+- the aligned cross-lingual arm: a held-out dataset of an ALIGNED_METAS meta-dataset (KORANI)
+  whose family has an English counterpart in `promptsource.ALIGNED_COUNTERPARTS` also gets one
+  evaluation task per original-task promptsource template of that counterpart,
+  `{dataset}.en_p3aligned.ps_{name}` (KoBEST COPA in SuperGLUE COPA's templates, KorNLI and
+  KLUE-NLI in ANLI's), when the data directory has the promptsource files;
 - one training task per training-role dataset (`{dataset}.train`) over its native
   templates (for an English P3 dataset, as T0: every promptsource template of the
   dataset when the data directory has them), and `{dataset}.train.{lang}_{style}` over
@@ -59,6 +64,9 @@ GENERATION_METRICS = {
     "concepts_to_text": ("rouge_l",),
 }
 PROMPTSOURCE_PREFIX = promptsource.TEMPLATE_ID_PREFIX
+# Meta-datasets whose held-out datasets get the aligned cross-lingual arm (promptsource templates
+# of the English counterpart): KORANI's. Other non-English sets (XCOPA) keep xlit's templates only.
+ALIGNED_METAS = ("korani",)
 # Long fields (passages, contexts, documents) are cut to this many characters before
 # rendering, so an instruction after a passage survives; templates may cut further.
 MAX_FIELD_CHARS = 4000
@@ -76,7 +84,7 @@ class TaskInfo:
     template_language: str
     template_style: str
     template_id: str | None        # None for training tasks (they spread over template_ids)
-    setting: str                   # "native" | "cross_lingual" | "translated"
+    setting: str                   # "native" | "cross_lingual" | "translated" (mixtures use it)
     scoring: str                   # "rank" | "generation"
     metrics: tuple[str, ...]
     kind: str = "eval"             # "eval" | "train"
@@ -86,6 +94,13 @@ class TaskInfo:
     eval_split: str | None = None
     template_ids: tuple[str, ...] = ()
     origin: str = "templates"      # "templates" | "promptsource" | "korani_dump"
+    # the evaluation protocol's category (naming.TEMPLATE_CATEGORIES): the setting, with native
+    # split into promptsource / xlit's own English templates, the aligned arm and the dump apart
+    template_category: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.template_category:
+            object.__setattr__(self, "template_category", self.setting)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict of the fields."""
@@ -180,6 +195,16 @@ class _PromptsourceFolders:
         self.missing: list[str] = []
         self.unconverted: set[str] = set()
 
+    def aligned(self, dataset_info: Any, source: Any) -> list[Renderer]:
+        """The aligned arm's promptsource templates for a non-English held-out dataset (else [])."""
+        if (self.directory is None or not self.directory.is_dir() or dataset_info.language == "en"
+                or _meta_of(dataset_info) not in ALIGNED_METAS or not is_heldout(dataset_info.role)):
+            return []
+        labels = getattr(source, "label_names", None)
+        found = promptsource.aligned_templates(dataset_info.family, len(labels) if labels else None, self.directory)
+        return [dataclasses.replace(t, family=dataset_info.family, max_field_chars=MAX_FIELD_CHARS)
+                for t in found if t.converter is not None]
+
     def templates(self, dataset_info: Any, original_task_only: bool) -> list[Renderer]:
         """The real promptsource templates of an English P3 dataset (taxonomy `promptsource` folders)."""
         folders = tuple(_attr(dataset_info, "promptsource", default=()))
@@ -227,14 +252,19 @@ def _info(dataset_info: Any, renderer_set: Sequence[Renderer], *, name: str, kin
           language: str, style: str, template_id: str | None, eval_split: str | None,
           template_ids: tuple[str, ...] = ()) -> TaskInfo:
     family, meta = dataset_info.family, _meta_of(dataset_info)
+    origin = renderer_set[0].origin
+    setting = naming.setting(dataset_info.language, language, style, NATIVE_STYLE)
+    category = naming.template_category(
+        dataset_info.language, language, style, NATIVE_STYLE, origin=origin,
+        promptsource_native=bool(_attr(dataset_info, "promptsource", default=())) and dataset_info.language == "en")
     scorings = {_scoring_and_metrics(family, r) for r in renderer_set}
     scoring, metrics = sorted(scorings)[0] if len(scorings) == 1 else ("generation", ("exact_match",))
     return TaskInfo(
         name=name, dataset=dataset_info.name, cluster=dataset_info.cluster, role=dataset_info.role,
         data_language=dataset_info.language, template_language=language, template_style=style,
-        template_id=template_id, setting=naming.setting(dataset_info.language, language, style, NATIVE_STYLE),
-        scoring=scoring, metrics=metrics, kind=kind, meta=meta, family=family, splits=splits,
-        eval_split=eval_split, template_ids=template_ids, origin=renderer_set[0].origin)
+        template_id=template_id, setting=setting, scoring=scoring, metrics=metrics, kind=kind, meta=meta,
+        family=family, splits=splits, eval_split=eval_split, template_ids=template_ids, origin=origin,
+        template_category=category if kind == "eval" else setting)
 
 
 def eval_split_of(source: Any, meta: str) -> str | None:
@@ -250,7 +280,8 @@ def _eval_specs(dataset_info: Any, source: Any, promptsource_folders: _Promptsou
     if eval_split is None:
         return []   # no labelled split besides train: the dataset trains only
     renderers = (_templates_for(dataset_info.family, dataset_info.name, original_task=True)
-                 + promptsource_folders.templates(dataset_info, original_task_only=True))
+                 + promptsource_folders.templates(dataset_info, original_task_only=True)
+                 + promptsource_folders.aligned(dataset_info, source))
     specs = []
     for renderer in renderers:
         name = naming.eval_task_name(dataset_info.name, renderer.language, renderer.style, renderer.template_id)

@@ -1,9 +1,13 @@
 """Aggregating per-template scores: per dataset (median and mean over its templates), then per
-cluster, data language, template setting, template language and style (averages over datasets).
+cluster, data language, template setting, template category, template language and style
+(averages over datasets).
 
 Input: one record per evaluation task (one dataset under one template) with the fields
 `dataset, cluster, data_language, setting, template_language, template_style` and
-`score` (the task's primary metric). Every group reports
+`score` (the task's primary metric), and optionally `template_category` (the evaluation
+protocol's category: native, native_xlit, cross_lingual_aligned, cross_lingual, translated,
+dump; a record without one, e.g. from an older results.json, counts under its setting).
+Every group reports
 
     mean    mean over the group's datasets of each dataset's mean over its templates
     median  mean over the group's datasets of each dataset's median over its templates
@@ -19,6 +23,15 @@ import statistics
 from typing import Callable, Iterable, Mapping
 
 Record = Mapping[str, object]
+# The template categories in report order (seqio_tasks.naming.TEMPLATE_CATEGORIES; repeated here
+# because the core never imports the registry; a test checks that the two agree).
+TEMPLATE_CATEGORIES = ("native", "native_xlit", "cross_lingual_aligned", "cross_lingual", "translated", "dump")
+
+
+def template_category(record: Record) -> str:
+    """A record's template category: its `template_category`, else its setting."""
+    return str(record.get("template_category") or record["setting"])
+
 
 REQUIRED_FIELDS = ("dataset", "cluster", "data_language", "setting", "template_language", "template_style", "score")
 
@@ -37,6 +50,9 @@ GROUPINGS: dict[str, Callable[[Record], str]] = {
     "template_style": lambda r: str(r["template_style"]),
     "template_set": lambda r: f"{r['template_language']}_{r['template_style']}",
     "language_template_set": lambda r: f"{r['data_language']}/{r['template_language']}_{r['template_style']}",
+    "template_category": template_category,
+    "language_template_category": lambda r: f"{r['data_language']}/{template_category(r)}",
+    "dataset_template_category": lambda r: f"{r['dataset']}/{template_category(r)}",
 }
 
 

@@ -1,10 +1,12 @@
 """Paper-style reports from evaluation results: a Markdown table (rows: runs; columns: held-out
-datasets grouped by cluster, then averages per language and per language x template
-setting) and a grouped bar chart (PNG) with the runs side by side.
+datasets grouped by cluster, then averages per language, per language x template category
+and over the languages unseen in tuning) and a grouped bar chart (PNG) with the runs side by side.
 
 Every number is recomputed from the per-template records in each results.json with
 `xlit_jax.aggregation`, so runs evaluated with different task sets stay comparable
-column by column (a cell a run has no templates for shows '-').
+column by column (a cell a run has no templates for shows '-'). With a baseline run, a
+second table gives each other run's gain over it per average column, in points and in
+percent of the baseline ("+20.7 (+45.1%)", the KORANI paper's form).
 """
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ from typing import Iterable, Mapping, Sequence
 from xlit_jax import aggregation
 from xlit_jax.eval_results import RESULTS_FILE
 SETTING_ORDER = ("native", "cross_lingual", "translated")
+CATEGORY_ORDER = aggregation.TEMPLATE_CATEGORIES   # columns per language, in this order
+DEFAULT_SEEN_LANGUAGES = ("en", "ko")             # the languages of the tuning meta-datasets
+UNSEEN_LABEL = "unseen avg"
 HELDOUT_ROLES = ("heldout", "held_out", "held-out", "h", "eval", "evaluation")
 
 
@@ -27,7 +32,8 @@ class Column:
 
     group: str
     label: str
-    grouping: str        # aggregation grouping: 'dataset', 'language', 'language_setting'
+    grouping: str        # aggregation grouping: 'dataset', 'language', 'language_template_category',
+                         # or 'unseen' (mean of the language averages of languages not seen in tuning)
     key: str             # the group key within that grouping
 
 
@@ -38,17 +44,34 @@ class ReportTable:
     columns: list[Column]
     rows: list[tuple[str, list[float | None]]]
     statistic: str
+    baseline: str | None = None
+    # run -> column label -> {"absolute": points, "relative_percent": % of the baseline (None at 0)}
+    gains: dict[str, dict[str, dict[str, float | None]]] | None = None
+    template_sets: tuple[str, ...] | None = None
+    seen_languages: tuple[str, ...] = DEFAULT_SEEN_LANGUAGES
 
     def value(self, run: str, label: str) -> float | None:
         """The cell of a run (row name) and a column label."""
         index = [c.label for c in self.columns].index(label)
         return dict(self.rows)[run][index]
 
+    def gain(self, run: str, label: str) -> dict[str, float | None] | None:
+        """A run's gain over the baseline in one average column (None where either value is missing)."""
+        if self.gains is None:
+            raise ValueError("the table has no baseline")
+        return self.gains[run].get(label)
+
     def to_dict(self) -> dict:
-        """A JSON-ready form: columns with their groups, and each run's values by column label."""
-        return {"statistic": self.statistic,
-                "columns": [dataclasses.asdict(c) for c in self.columns],
-                "runs": {name: dict(zip((c.label for c in self.columns), values)) for name, values in self.rows}}
+        """A JSON-ready form: columns with their groups, each run's values by column label, and the gains."""
+        out = {"statistic": self.statistic,
+               "columns": [dataclasses.asdict(c) for c in self.columns],
+               "runs": {name: dict(zip((c.label for c in self.columns), values)) for name, values in self.rows},
+               "template_sets": list(self.template_sets) if self.template_sets else None,
+               "seen_languages": list(self.seen_languages)}
+        if self.baseline is not None:
+            out["baseline"] = self.baseline
+            out["gains"] = self.gains
+        return out
 
 
 def load_results(path: str | os.PathLike) -> dict:
@@ -70,43 +93,128 @@ def _is_heldout(record: Mapping) -> bool:
     return str(record.get("role", "heldout")).lower().replace("-", "_") in HELDOUT_ROLES
 
 
-def _records(document: Mapping, heldout_only: bool, setting: str | None) -> list[dict]:
+def parse_template_sets(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Template categories from 'a,b' or a list; ValueError names an unknown one and lists the known."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else [v for item in value for v in str(item).split(",")]
+    names = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+    unknown = [name for name in names if name not in CATEGORY_ORDER]
+    if unknown or not names:
+        raise ValueError(f"unknown template set {', '.join(unknown) or repr(value)}: expected one or more of "
+                         f"{', '.join(CATEGORY_ORDER)} (comma-separated)")
+    return names
+
+
+def parse_languages(value: str | Sequence[str]) -> tuple[str, ...]:
+    """Language codes from 'en,ko' or a list."""
+    items = value.split(",") if isinstance(value, str) else [v for item in value for v in str(item).split(",")]
+    return tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+
+
+def _records(document: Mapping, heldout_only: bool, setting: str | None,
+             template_sets: Sequence[str] | None = None) -> list[dict]:
     records = list(document["tasks"].values())
     if heldout_only:
         records = [r for r in records if _is_heldout(r)]
     if setting:
         records = [r for r in records if r.get("setting") == setting]
+    if template_sets:
+        records = [r for r in records if aggregation.template_category(r) in template_sets]
     return records
 
 
 def build_table(runs: Sequence[tuple[str, Mapping]], *, statistic: str = "median", setting: str | None = None,
-                heldout_only: bool = True) -> ReportTable:
-    """The report table of named results documents (in row order)."""
+                heldout_only: bool = True, template_sets: Sequence[str] | None = None,
+                seen_languages: Sequence[str] = DEFAULT_SEEN_LANGUAGES, baseline: str | None = None) -> ReportTable:
+    """The report table of named results documents (in row order).
+
+    template_sets: keep only these template categories (aggregation.TEMPLATE_CATEGORIES);
+    seen_languages: the tuning languages, the others are averaged in the 'unseen avg' column
+    (shown when a run has results in such a language); baseline: a run name whose values
+    the other runs' gains are computed against (ValueError when it is not a run, or lacks a
+    data language another run has).
+    """
     if statistic not in ("median", "mean"):
         raise ValueError(f"statistic must be 'median' or 'mean', got {statistic!r}")
+    template_sets = parse_template_sets(template_sets) if template_sets else None
+    seen_languages = parse_languages(seen_languages)
     aggregates, datasets = [], {}
     for name, document in runs:
-        records = _records(document, heldout_only, setting)
+        records = _records(document, heldout_only, setting, template_sets)
         if not records:
             raise ValueError(f"run {name}: no {'held-out ' if heldout_only else ''}task results"
-                             + (f" in setting {setting!r}" if setting else ""))
-        aggregates.append(aggregation.aggregate(records, ["dataset", "language", "language_setting"]))
+                             + (f" in setting {setting!r}" if setting else "")
+                             + (f" in template set(s) {', '.join(template_sets)}" if template_sets else ""))
+        aggregates.append(aggregation.aggregate(records, ["dataset", "language", "language_template_category"]))
         for record in records:
             datasets[record["dataset"]] = (record["data_language"], record["cluster"])
     languages = sorted({language for language, _ in datasets.values()})
     columns = [Column(f"{cluster} ({language})" if len(languages) > 1 else cluster, dataset, "dataset", dataset)
                for dataset, (language, cluster) in sorted(datasets.items(), key=lambda kv: (kv[1], kv[0]))]
-    settings_present = {key for agg in aggregates for key in agg["language_setting"]}
+    categories_present = {key for agg in aggregates for key in agg["language_template_category"]}
     for language in languages:
         columns.append(Column("average", f"{language} avg", "language", language))
-        for name in SETTING_ORDER:
-            if f"{language}/{name}" in settings_present:
-                columns.append(Column("average", f"{language} {name}", "language_setting", f"{language}/{name}"))
+        for name in CATEGORY_ORDER:
+            if f"{language}/{name}" in categories_present:
+                columns.append(Column("average", f"{language} {name}", "language_template_category",
+                                      f"{language}/{name}"))
+    unseen = [language for language in languages if language not in seen_languages]
+    if unseen:
+        columns.append(Column("average", UNSEEN_LABEL, "unseen", ",".join(unseen)))
     rows = []
     for (name, _), agg in zip(runs, aggregates):
-        values = [agg[c.grouping][c.key][statistic] if c.key in agg[c.grouping] else None for c in columns]
+        values = []
+        for column in columns:
+            if column.grouping == "unseen":
+                found = [agg["language"][lang][statistic] for lang in unseen if lang in agg["language"]]
+                values.append(sum(found) / len(found) if found else None)
+            else:
+                group = agg[column.grouping]
+                values.append(group[column.key][statistic] if column.key in group else None)
         rows.append((name, values))
-    return ReportTable(columns=columns, rows=rows, statistic=statistic)
+    table = ReportTable(columns=columns, rows=rows, statistic=statistic, template_sets=template_sets,
+                        seen_languages=seen_languages)
+    if baseline is not None:
+        table.baseline = baseline
+        table.gains = compute_gains(table, baseline)
+    return table
+
+
+def compute_gains(table: ReportTable, baseline: str) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Each other run's gain over the baseline run per average column: absolute points and percent."""
+    values = dict(table.rows)
+    if baseline not in values:
+        raise ValueError(f"baseline {baseline!r} is not among the runs ({', '.join(values)})")
+    base = values[baseline]
+    for index, column in enumerate(table.columns):
+        if column.grouping == "language" and base[index] is None:
+            others = [name for name, row in table.rows if row[index] is not None]
+            raise ValueError(f"baseline {baseline!r} has no results in data language {column.key!r} "
+                             f"(run(s) {', '.join(others)} have); evaluate it on the same tasks")
+    gains = {}
+    for name, row in table.rows:
+        if name == baseline:
+            continue
+        gains[name] = {}
+        for index, column in enumerate(table.columns):
+            if column.group != "average":
+                continue
+            if row[index] is None or base[index] is None:
+                gains[name][column.label] = None
+                continue
+            absolute = row[index] - base[index]
+            relative = 100.0 * absolute / base[index] if base[index] else None
+            gains[name][column.label] = {"absolute": absolute, "relative_percent": relative}
+    return gains
+
+
+def format_gain(gain: Mapping[str, float | None] | None) -> str:
+    """'+20.7 (+45.1%)': points, then percent of the baseline ('-' when missing, 'n/a' over a zero baseline)."""
+    if gain is None:
+        return "-"
+    relative = gain.get("relative_percent")
+    return f"{gain['absolute']:+.1f} ({'n/a' if relative is None else f'{relative:+.1f}%'})"
 
 
 def _cell(value: float | None) -> str:
@@ -129,6 +237,20 @@ def render_markdown(table: ReportTable) -> str:
     for name, values in table.rows:
         cells = [f"**{_cell(v)}**" if v is not None and v == best[i] else _cell(v) for i, v in enumerate(values)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    if table.baseline is not None:
+        text += "\n" + render_gains(table)
+    return text
+
+
+def render_gains(table: ReportTable) -> str:
+    """A Markdown table of each run's gain over the baseline per average column: '+20.7 (+45.1%)'."""
+    labels = [c.label for c in table.columns if c.group == "average"]
+    lines = [f"Gain over {table.baseline} (points, and percent of {table.baseline}'s score):", "",
+             "| run | " + " | ".join(f"*{label}*" for label in labels) + " |",
+             "|---|" + "---:|" * len(labels)]
+    for name, gains in (table.gains or {}).items():
+        lines.append(f"| {name} | " + " | ".join(format_gain(gains.get(label)) for label in labels) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -194,10 +316,30 @@ def distinct_run_names(names: Sequence[str], result_dirs: Sequence[str | os.Path
     return out
 
 
+def resolve_baseline(baseline: str, names: Sequence[str], result_dirs: Sequence[str | os.PathLike]) -> str:
+    """The row name of the baseline run, given a row name or one of the result directories."""
+    if baseline in names:
+        return baseline
+    wanted = Path(baseline).absolute()
+    wanted = wanted.parent if wanted.name == RESULTS_FILE else wanted
+    for name, directory in zip(names, result_dirs):
+        path = Path(directory).absolute()
+        path = path.parent if path.name == RESULTS_FILE else path
+        if path.resolve() == wanted.resolve():
+            return name
+    raise ValueError(f"--baseline {baseline!r} is not among the runs: give one of the row names "
+                     f"({', '.join(names)}) or one of the result directories")
+
+
 def report(result_dirs: Sequence[str | os.PathLike], output_dir: str | os.PathLike | None = None,
            names: Iterable[str] | None = None, *, statistic: str = "median", setting: str | None = None,
-           heldout_only: bool = True) -> tuple[str, ReportTable]:
-    """Builds the table of several result directories; with output_dir writes report.md/.json/.png."""
+           heldout_only: bool = True, template_sets: Sequence[str] | str | None = None,
+           seen_languages: Sequence[str] | str = DEFAULT_SEEN_LANGUAGES,
+           baseline: str | None = None) -> tuple[str, ReportTable]:
+    """Builds the table of several result directories; with output_dir writes report.md/.json/.png.
+
+    baseline: a row name or a result directory; the table then carries each other run's gains.
+    """
     documents = [load_results(d) for d in result_dirs]
     if names:
         names = list(names)
@@ -207,13 +349,17 @@ def report(result_dirs: Sequence[str | os.PathLike], output_dir: str | os.PathLi
             raise ValueError(f"run names must be distinct, got {names}")
     else:
         names = distinct_run_names([run_name(d, doc) for d, doc in zip(result_dirs, documents)], result_dirs)
-    table = build_table(list(zip(names, documents)), statistic=statistic, setting=setting, heldout_only=heldout_only)
+    if baseline is not None:
+        baseline = resolve_baseline(baseline, names, result_dirs)
+    table = build_table(list(zip(names, documents)), statistic=statistic, setting=setting, heldout_only=heldout_only,
+                        template_sets=template_sets, seen_languages=seen_languages, baseline=baseline)
     markdown = render_markdown(table)
     if output_dir is not None:
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "report.md").write_text(markdown, encoding="utf-8")
         (output_dir / "report.json").write_text(json.dumps(table.to_dict(), indent=1), encoding="utf-8")
+        filters = [f for f in (setting, ",".join(table.template_sets or ())) if f]
         render_chart(table, output_dir / "report.png",
-                     title=f"zero-shot ({statistic} over templates{', ' + setting if setting else ''})")
+                     title=f"zero-shot ({statistic} over templates{''.join(', ' + f for f in filters)})")
     return markdown, table
