@@ -26,6 +26,7 @@ CORE = [
     "kiwipiepy>=0.20,<0.25",
     "grain>=0.2.18,<0.3",          # TF-free reader of the pre-tokenized cache (xlit.RecordData)
     "array-record>=0.8,<0.9",
+    "scikit-learn>=1.4,<2",        # character n-gram TF-IDF of `xlit select` (xlit_jax.embeddings)
 ]
 # The task registry: seqio on TensorFlow. tensorflow-text depends on the package
 # named `tensorflow`; never add tensorflow-cpu beside it (two copies, one folder).

@@ -12,16 +12,14 @@ cosine similarity of two rows is their dot product.
   the batch's longest text, encoded with a jitted `Transformer.encode` (no dropout), and its
   states averaged over the real tokens only (pads are masked out of attention by the
   encoder and out of the mean here, so padding never changes an embedding).
-- `lexical_embeddings`: TF-IDF over character n-grams taken inside word boundaries (each
-  word padded with one space, as scikit-learn's `char_wb` analyzer does), smooth idf
+- `lexical_embeddings`: scikit-learn's TF-IDF over character n-grams taken inside word
+  boundaries (`char_wb`: each word padded with one space), smooth idf
   `ln((1 + n) / (1 + df)) + 1`, sublinear tf `1 + ln(tf)`. Characters work for Korean
   and English alike (no word segmenter); the idf is fitted on the texts given, so scores
   depend on the pool of texts compared together.
 """
 from __future__ import annotations
 
-import math
-from collections import Counter
 from typing import Any, Sequence
 
 import numpy as np
@@ -45,46 +43,25 @@ def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------ lexical
 
 
-def char_ngrams(text: str, ngram_range: tuple[int, int] = DEFAULT_NGRAM_RANGE) -> Counter:
-    """Counts of the character n-grams of each whitespace-separated word, padded with one space per side."""
-    low, high = ngram_range
-    if not 1 <= low <= high:
-        raise ValueError(f"ngram_range must be (low, high) with 1 <= low <= high, got {ngram_range}")
-    counts: Counter = Counter()
-    for word in text.lower().split():
-        padded = f" {word} "
-        for n in range(low, high + 1):
-            if len(padded) < n:
-                break
-            counts.update(padded[i:i + n] for i in range(len(padded) - n + 1))
-    return counts
-
-
 def lexical_embeddings(texts: Sequence[str], ngram_range: tuple[int, int] = DEFAULT_NGRAM_RANGE,
                        sublinear_tf: bool = True) -> np.ndarray:
-    """[len(texts), num_ngrams] L2-normalised character n-gram TF-IDF vectors, idf fitted on `texts`.
+    """[len(texts), num_ngrams] L2-normalised character n-gram TF-IDF vectors, idf fitted on `texts`
+    (scikit-learn's TfidfVectorizer, `char_wb` analyzer, smooth idf).
 
     Columns are the n-grams in sorted order, so the result depends only on the texts (not on
     hash seeds or insertion order).
     """
-    counts = [char_ngrams(str(text), ngram_range) for text in texts]
-    document_frequency: Counter = Counter()
-    for count in counts:
-        document_frequency.update(count.keys())
-    vocabulary = {gram: column for column, gram in enumerate(sorted(document_frequency))}
-    num_texts = len(counts)
-    idf = np.array([math.log((1 + num_texts) / (1 + document_frequency[g])) + 1.0 for g in sorted(document_frequency)],
-                   dtype=np.float64)
-    matrix = np.zeros((num_texts, len(vocabulary)), dtype=np.float32)
-    for row, count in enumerate(counts):
-        if not count:
-            continue
-        columns = np.fromiter((vocabulary[g] for g in count), dtype=np.int64, count=len(count))
-        tf = np.fromiter(count.values(), dtype=np.float64, count=len(count))
-        if sublinear_tf:
-            tf = 1.0 + np.log(tf)
-        matrix[row, columns] = tf * idf[columns]
-    return l2_normalize(matrix)
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    low, high = ngram_range
+    if not 1 <= low <= high:
+        raise ValueError(f"ngram_range must be (low, high) with 1 <= low <= high, got {ngram_range}")
+    texts = [str(text) for text in texts]
+    if not any(text.split() for text in texts):   # no n-gram at all: sklearn refuses an empty vocabulary
+        return np.zeros((len(texts), 0), dtype=np.float32)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(low, high), lowercase=True,
+                                 sublinear_tf=sublinear_tf, smooth_idf=True, norm="l2", dtype=np.float32)
+    return l2_normalize(vectorizer.fit_transform(texts).toarray())
 
 
 # ------------------------------------------------------------------------------ encoder
