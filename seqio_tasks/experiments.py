@@ -1,13 +1,13 @@
-"""Mixtures that experiment gin files name beyond the built-in ones: pinch mixtures and task subsets.
+"""Mixtures that experiment gin files name beyond the built-in ones: pinch and budget mixtures, task subsets.
 
 An experiment file (gin/experiments/*.gin) that trains on such a mixture binds
 
-    xlit.register_experiment_mixtures.mixture_fns = [@xlit.pinch_mixture]     # or @xlit.subset_mixture
+    xlit.register_experiment_mixtures.mixture_fns = [@xlit.pinch_mixture]     # or @xlit.subset_mixture, @xlit.budget_mixture
 
 and the mixture's parts (`xlit.pinch_mixture.base_mixture = "korani_train"`, ...). The CLI
 calls `register_experiment_mixtures()` right after `registration.register_builtin`: each
 configured function registers one mixture through the registry's public API
-(`mixtures.make_pinch_mixture`, `mixtures.make_mixture_from_tasks`).
+(`mixtures.make_pinch_mixture`, `mixtures.make_mixture_from_tasks`, `budget.make_budget_mixture`).
 """
 from __future__ import annotations
 
@@ -58,3 +58,23 @@ def subset_mixture(name: str = gin.REQUIRED, datasets: Sequence[str] = gin.REQUI
 def register_experiment_mixtures(mixture_fns: Sequence[Callable[[], str]] = ()) -> list[str]:
     """Registers each configured experiment mixture (after `register_builtin`); returns their names."""
     return [fn() for fn in mixture_fns]
+
+
+@gin.configurable(module="xlit")
+def budget_mixture(name: str = gin.REQUIRED, base_mixture: str = gin.REQUIRED,
+                   other_mixtures: dict = gin.REQUIRED, share: float | int = gin.REQUIRED,
+                   total: int | None = None, train_steps: int | None = None, batch_size: int | None = None,
+                   weights: dict | None = None) -> str:
+    """Registers `name`: base_mixture with `share` of a fixed budget spread over other languages' mixtures.
+
+    other_mixtures: {language: mixture name or task names}; share: a fraction in (0, 1) or an int
+    count; total: the budget in examples, default train_steps x batch_size (seqio_tasks.budget).
+    """
+    from seqio_tasks import budget
+
+    if total is None:
+        if not train_steps or not batch_size:
+            raise ValueError(f"budget mixture {name!r}: give total, or train_steps and batch_size")
+        total = int(train_steps) * int(batch_size)
+    return budget.make_budget_mixture(name, base_mixture, dict(other_mixtures), int(total), share,
+                                      weights=dict(weights) if weights else None).name

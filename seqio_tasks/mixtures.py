@@ -24,6 +24,7 @@ Mixture names:
     p3_t0_train, korani_train, bilingual_train          native templates
     {meta}_train.{lang}_{style}                          training data under another template set
     {meta}_heldout.{data_language}.{setting}             setting: native | cross_lingual | translated | all
+                                                         (xcopa_heldout.{lang}.*: XCOPA, languages unseen in tuning)
 """
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ T0_CAP = 500_000
 TRAIN_MIXTURES = {"p3_t0_train": ("p3",), "korani_train": ("korani",), "bilingual_train": ("p3", "korani")}
 HELDOUT_META = {"p3": "en", "korani": "ko"}
 META_LANGUAGE = HELDOUT_META   # the data language of each meta-dataset
+# Held-out-only meta-datasets in several languages that no training mixture holds (taxonomy/xcopa.yaml):
+# one held-out mixture per data language, {meta}_heldout.{lang}.{setting} (all cross-lingual).
+UNSEEN_LANGUAGE_META = ("xcopa",)
 ALLOW_MONOLINGUAL_HINT = "--gin.ALLOW_MONOLINGUAL=True"
 
 
@@ -143,7 +147,8 @@ def mixture_definitions(catalog: TaskCatalog = CATALOG) -> dict[str, list[str]]:
         out[f"{meta}_train.{naming.template_set(language, style)}"] = [
             s.name for s in specs if s.info.kind == "train" and s.info.meta == meta
             and (s.info.template_language, s.info.template_style) == (language, style)]
-    for meta, data_language in HELDOUT_META.items():
+    unseen = sorted({(s.info.meta, s.info.data_language) for s in specs if s.info.meta in UNSEEN_LANGUAGE_META})
+    for meta, data_language in list(HELDOUT_META.items()) + unseen:
         heldout = [s for s in specs if s.info.kind == "eval" and s.info.meta == meta
                    and s.info.data_language == data_language and task_specs.is_heldout(s.info.role)]
         for setting in naming.SETTINGS:

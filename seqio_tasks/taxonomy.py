@@ -1,6 +1,6 @@
-"""The dataset taxonomy of the two meta-datasets: KORANI (Korean) and P3 (T0's English mixture).
+"""The dataset taxonomy: the two meta-datasets KORANI (Korean) and P3 (T0's English mixture), and XCOPA.
 
-The data lives in `seqio_tasks/taxonomy/*.yaml` (one file per meta-dataset); this module
+The data lives in `seqio_tasks/taxonomy/*.yaml` (one file per meta-dataset, every file read); this module
 reads it once and answers questions about it:
 
     taxonomy.get("kobest_copa").cluster        -> 'sentence_completion'
@@ -17,8 +17,10 @@ from typing import Iterable, Sequence
 import yaml
 
 TAXONOMY_DIR = Path(__file__).with_name("taxonomy")
-META_FILES = {"korani": "korani.yaml", "p3": "p3.yaml"}
-META_LANGUAGE = {"korani": "ko", "p3": "en", "demo": "en"}
+# One file per meta-dataset, named after it: every `taxonomy/*.yaml` is read (korani, p3, and
+# xcopa: XCOPA's 11 languages as held-out sets in languages no training mixture holds).
+META_FILES = {path.stem: path.name for path in sorted(TAXONOMY_DIR.glob("*.yaml"))}
+META_LANGUAGE = {"korani": "ko", "p3": "en", "demo": "en"}   # default data language; else each entry's `language`
 KINDS = ("nlu", "nlg")
 ROLES = ("train", "heldout")
 CONFIRMABLE = ("name", "cluster", "role", "not_in_dump")
@@ -66,8 +68,11 @@ def _parse(meta: str, entry: dict, path: Path) -> DatasetInfo:
     confirmed = tuple(entry.get("confirmed") or ())
     if set(confirmed) - set(CONFIRMABLE):
         raise ValueError(f"{where}: confirmed may list only {CONFIRMABLE}")
+    language = entry.get("language", META_LANGUAGE.get(meta))
+    if not language:
+        raise ValueError(f"{where}: no data language (add `language: xx`; {path.name} has no default)")
     info = DatasetInfo(
-        name=entry["name"], meta=meta, language=entry.get("language", META_LANGUAGE[meta]),
+        name=entry["name"], meta=meta, language=language,
         cluster=entry["cluster"], kind=entry["kind"], role=entry["role"],
         licence=str(entry.get("licence") or "see the dataset card"), public=bool(entry.get("public", True)),
         family=entry.get("family"), source=entry.get("source"), confirmed=confirmed,

@@ -21,6 +21,8 @@ EXPECTED_TRAIN_MIXTURE = {
     "korani_tuned_p3_templates.gin": "korani_train.en_p3", "p3_tuned_korani_templates.gin": "p3_train.ko_korani",
     "korani_pinch_p3.gin": "korani_train.pinch_p3", "p3_pinch_korani.gin": "p3_t0_train.pinch_korani",
     "korani_subset.gin": "korani_train.subset",
+    "p3_budget_1lang.gin": "p3_t0_train.budget_ko", "p3_budget_2lang.gin": "p3_t0_train.budget_ko_ja",
+    "p3_budget_4lang.gin": "p3_t0_train.budget_ko_ja_es_ar",
 }
 
 
@@ -74,9 +76,10 @@ def test_training_experiment_bindings_reach_train_data_model_and_evaluator(exper
     assert gin.query_parameter("xlit.train.inference_evaluator").selector == "xlit.make_train_evaluator"
     assert resolved("xlit.make_train_evaluator.mixture_or_tasks") == HELDOUT_BOTH
     registers = gin.query_parameter("xlit.register_experiment_mixtures.mixture_fns") \
-        if "pinch" in experiment or "subset" in experiment else None
+        if "pinch" in experiment or "subset" in experiment or "budget" in experiment else None
     if registers is not None:   # the CLI registers these after the built-ins, before gin locks
-        assert [r.selector for r in registers] in (["xlit.pinch_mixture"], ["xlit.subset_mixture"])
+        assert [r.selector for r in registers] in (["xlit.pinch_mixture"], ["xlit.subset_mixture"],
+                                                   ["xlit.budget_mixture"])
 
 
 @pytest.mark.parametrize("experiment", sorted(EVAL_ONLY))
@@ -96,7 +99,7 @@ def test_named_mixtures_are_registry_mixtures():
 
     definitions = mixtures.mixture_definitions()
     for experiment, name in EXPECTED_TRAIN_MIXTURE.items():
-        if "pinch" in experiment or "subset" in experiment:
+        if "pinch" in experiment or "subset" in experiment or "budget" in experiment:
             continue
         if name in mixtures.TRAIN_MIXTURES:
             continue   # p3_t0_train / korani_train / bilingual_train: defined by the registry's rule

@@ -203,7 +203,10 @@ def register(vocabulary_path: str) -> tuple[int, int]:
     result = registration.register_builtin(vocabulary_path, data_dir=paths.data_dir(), korani_dir=paths.korani_dir())
     from seqio_tasks import experiments
 
-    extra = experiments.register_experiment_mixtures()   # the gin-configured experiment mixtures, if any
+    try:
+        extra = experiments.register_experiment_mixtures()   # the gin-configured experiment mixtures, if any
+    except (KeyError, ValueError) as error:   # e.g. a pinch or budget language without data: one line, no traceback
+        raise SetupError(str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)) from error
     return len(result.tasks), len(result.mixtures) + len(extra)
 
 
