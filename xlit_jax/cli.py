@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "tasks": ("tasks", "list registered tasks and mixtures, show rendered examples"),
     "vocab": ("vocab", "train a small sentencepiece vocabulary from registered tasks' text"),
     "cache": ("cache", "write a seqio mixture as pre-tokenized, TensorFlow-free training data"),
+    "sweep": ("sweep", "train once per value of a gin macro (learning rate), choose on the training tasks' validation"),
     "select": ("select", "rank training datasets by instruction similarity to a target task (INSTA)"),
 }
 

@@ -90,7 +90,9 @@ def load_model(checkpoint_path: str | None = None, params: Any = None, model_con
 
 
 def expected_output_language(targets: Sequence[str], default: str) -> str:
-    """The language the outputs should be in: the dominant script of the gold targets, else default."""
+    """The language the outputs should be in: the dominant script of the gold targets (the default
+    language when it is written in that script; a script without a language here gives a tag such
+    as 'und-Grek'), else default."""
     counts: dict[str, int] = {}
     for target in targets:
         for script, n in language_lib.script_counts(target).items():
@@ -98,9 +100,15 @@ def expected_output_language(targets: Sequence[str], default: str) -> str:
     if not counts:
         return default
     script = max(counts, key=counts.get)
-    if script in language_lib.LANGUAGE_SCRIPTS.get(default, ()):
-        return default
-    return SCRIPT_LANGUAGE.get(script, default)
+    try:
+        if script in language_lib.expected_scripts(default):
+            return default
+    except ValueError:
+        pass
+    if script in SCRIPT_LANGUAGE:
+        return SCRIPT_LANGUAGE[script]
+    codes = [code for code, scripts in language_lib.SCRIPT_CODES.items() if scripts == {script}]
+    return f"und-{codes[0].title()}" if codes else default
 
 
 def _score_rank_task(task: EvalTask, tokenizer: Tokenizer, run: Callable, lengths: Mapping[str, int],
@@ -148,10 +156,14 @@ def _score_generation_task(task: EvalTask, tokenizer: Tokenizer, run: Callable, 
         if progress is not None:
             progress.update(len(chunk))
     targets = [e["targets"] for e in examples]
-    language = expected_output_language(targets, task.info["data_language"])
+    # the language the outputs should be written in: the task's own `output_language` when its info
+    # carries one, else the script of the gold targets (a translation task's target side)
+    language = task.info.get("output_language") or expected_output_language(targets, task.info["data_language"])
     values = {name: metrics_lib.compute_metric(name, targets, predictions, language)
               for name in task.info["metrics"]}
-    values.setdefault("language_rate", metrics_lib.language.language_rate(predictions, language))
+    # language correctness, beside the task's own metrics (xlit_jax.metrics.language)
+    values.setdefault("language_rate", metrics_lib.language.language_rate(predictions, language, targets=targets))
+    values.setdefault("script_ratio", metrics_lib.language.mean_script_ratio(predictions, language, targets))
     rows = [{"idx": e["idx"], "inputs": e["inputs"], "targets": e["targets"], "prediction": p,
              "options": e.get("options"), "scores": None, "correct": p.strip() == e["targets"].strip()}
             for e, p in zip(examples, predictions)]

@@ -41,6 +41,8 @@ CONFIGURABLE_MODULES = (
     "seqio_tasks.eval_data",
     "seqio_tasks.mixtures",
     "seqio_tasks.experiments",
+    "seqio_tasks.validation",
+    "seqio_tasks.epochs",
     "seqio_tasks.selection",
 )
 

@@ -2,7 +2,8 @@
 
 `compute_metric(name, targets, predictions, language)` is what the evaluator calls with a
 task's metric names (`TaskInfo.metrics`): accuracy, macro_f1, exact_match, f1, rouge_l,
-bleu, chrf, pearson, spearman, language_rate.
+bleu, chrf, pearson, spearman, language_rate, script_ratio (the last two: language
+correctness of the predictions, see `language`).
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ METRICS: dict[str, MetricFn] = {
     "chrf": translation.chrf,
     "pearson": lambda t, p, lang: correlation.pearson(t, p),
     "spearman": lambda t, p, lang: correlation.spearman(t, p),
-    "language_rate": lambda t, p, lang: language.language_rate(p, lang),
+    "language_rate": lambda t, p, lang: language.language_rate(p, lang, targets=t),
+    "script_ratio": lambda t, p, lang: language.mean_script_ratio(p, lang, targets=t),
 }
 
 

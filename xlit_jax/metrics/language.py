@@ -1,15 +1,30 @@
-"""Language correctness of generated text: is the output written in the expected language?
+"""Language correctness of generated text: is the output written in the expected language's script?
 
-Detection by script: every letter is assigned a script from its Unicode block (Hangul,
-Latin, Han, Kana, Cyrillic, ...); digits, punctuation and spaces are ignored. A text is
-in a language when the share of its letters in that language's scripts reaches a
-threshold (default 0.5), so Korean with a Latin loanword ('AI 기술') still counts as
-Korean, while an English answer to a Korean prompt does not. A text with no letters at
-all (a number, an empty string) has no detectable language and counts as correct.
+Every letter is assigned a script from its Unicode character name ('HANGUL SYLLABLE GA' ->
+hangul, 'LATIN SMALL LETTER A' -> latin, 'CJK UNIFIED IDEOGRAPH-6771' -> han, 'KATAKANA
+LETTER A' -> kana, 'CYRILLIC ...' -> cyrillic, and so for every script Unicode names);
+digits, punctuation, symbols, spaces and combining marks are ignored. A language is given
+as an ISO 639 code with a known script ('ko', 'en', 'ja', ...) or as a tag that names its
+script in ISO 15924 ('kor_Hang', 'sr-Cyrl', 'zh-Hant', 'xx-Latn'), so any language works.
+
+Two measures, both in percent over the predictions:
+- `script_ratio` (the language-correctness metric the evaluator reports for every
+  generation-scored task): per prediction, the share of its letters written in the
+  expected script(s), averaged over the predictions. 'AI 기술' is 0.5 Korean; a Korean
+  answer with an English word keeps most of its credit.
+- `language_rate`: the percent of predictions whose share reaches a threshold (default
+  0.5), i.e. that are "in" the language.
+A prediction without letters (empty, a number, punctuation) shows no script. Given the gold
+targets (as the evaluator gives them), both measures count it 1.0 when its target (or one
+accepted answer) has no letters either (a number answered by a number) and 0.0 when the target
+is text (an empty or digits-only output where a sentence was expected is no answer in that
+language), so a model that outputs nothing does not score 100; without targets it counts 1.0.
 """
 from __future__ import annotations
 
 import collections
+import functools
+import re
 import unicodedata
 from typing import Sequence
 
@@ -20,37 +35,63 @@ LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
     "de": frozenset({"latin"}), "fr": frozenset({"latin"}), "es": frozenset({"latin"}),
     "it": frozenset({"latin"}), "id": frozenset({"latin"}), "vi": frozenset({"latin"}),
     "tr": frozenset({"latin"}), "sw": frozenset({"latin"}), "et": frozenset({"latin"}),
-    "ht": frozenset({"latin"}), "qu": frozenset({"latin"}),
+    "ht": frozenset({"latin"}), "qu": frozenset({"latin"}), "pt": frozenset({"latin"}),
+    "nl": frozenset({"latin"}), "pl": frozenset({"latin"}), "fi": frozenset({"latin"}),
     "ja": frozenset({"kana", "han"}),
     "zh": frozenset({"han"}),
-    "ru": frozenset({"cyrillic"}),
+    "ru": frozenset({"cyrillic"}), "uk": frozenset({"cyrillic"}), "bg": frozenset({"cyrillic"}),
+    "el": frozenset({"greek"}),
+    "he": frozenset({"hebrew"}),
     "th": frozenset({"thai"}),
     "ta": frozenset({"tamil"}),
-    "ar": frozenset({"arabic"}),
-    "hi": frozenset({"devanagari"}),
+    "te": frozenset({"telugu"}),
+    "bn": frozenset({"bengali"}),
+    "ar": frozenset({"arabic"}), "fa": frozenset({"arabic"}), "ur": frozenset({"arabic"}),
+    "hi": frozenset({"devanagari"}), "mr": frozenset({"devanagari"}), "ne": frozenset({"devanagari"}),
 }
 
-_BLOCKS = (  # (first, last, script)
-    (0x1100, 0x11FF, "hangul"), (0x3130, 0x318F, "hangul"), (0xA960, 0xA97F, "hangul"),
-    (0xAC00, 0xD7AF, "hangul"), (0xD7B0, 0xD7FF, "hangul"),
-    (0x3040, 0x309F, "kana"), (0x30A0, 0x30FF, "kana"), (0x31F0, 0x31FF, "kana"), (0xFF66, 0xFF9F, "kana"),
-    (0x3400, 0x4DBF, "han"), (0x4E00, 0x9FFF, "han"), (0xF900, 0xFAFF, "han"), (0x20000, 0x2FA1F, "han"),
-    (0x0400, 0x052F, "cyrillic"), (0x0E00, 0x0E7F, "thai"), (0x0B80, 0x0BFF, "tamil"),
-    (0x0600, 0x06FF, "arabic"), (0x0900, 0x097F, "devanagari"), (0x0370, 0x03FF, "greek"),
-)
+# ISO 15924 script codes -> the script names this module uses (the first word of Unicode's names).
+SCRIPT_CODES: dict[str, frozenset[str]] = {
+    "latn": frozenset({"latin"}), "hang": frozenset({"hangul"}), "kore": frozenset({"hangul", "han"}),
+    "hani": frozenset({"han"}), "hans": frozenset({"han"}), "hant": frozenset({"han"}),
+    "jpan": frozenset({"kana", "han"}), "hira": frozenset({"kana"}), "kana": frozenset({"kana"}),
+    "cyrl": frozenset({"cyrillic"}), "grek": frozenset({"greek"}), "arab": frozenset({"arabic"}),
+    "hebr": frozenset({"hebrew"}), "deva": frozenset({"devanagari"}), "beng": frozenset({"bengali"}),
+    "thai": frozenset({"thai"}), "taml": frozenset({"tamil"}), "telu": frozenset({"telugu"}),
+    "knda": frozenset({"kannada"}), "mlym": frozenset({"malayalam"}), "gujr": frozenset({"gujarati"}),
+    "guru": frozenset({"gurmukhi"}), "orya": frozenset({"oriya"}), "sinh": frozenset({"sinhala"}),
+    "geor": frozenset({"georgian"}), "armn": frozenset({"armenian"}), "ethi": frozenset({"ethiopic"}),
+    "khmr": frozenset({"khmer"}), "laoo": frozenset({"lao"}), "mymr": frozenset({"myanmar"}),
+    "tibt": frozenset({"tibetan"}), "mong": frozenset({"mongolian"}),
+}
+
+# First words of Unicode character names that name no script of their own, or another name for one.
+_NAME_ALIASES = {"cjk": "han", "ideographic": "han", "hiragana": "kana", "katakana": "kana"}
+_NAME_PREFIXES = ("FULLWIDTH ", "HALFWIDTH ")
+_NOT_A_SCRIPT = {"modifier", "mathematical", "double", "script", "black", "old", "combining", "small",
+                 "parenthesized", "circled", "squared"}
+_TAG = re.compile(r"^(?P<language>[A-Za-z]{2,3})?(?:[-_](?P<script>[A-Za-z]{4}))?(?:[-_].*)?$")
 
 
+@functools.lru_cache(maxsize=65536)
 def char_script(char: str) -> str | None:
-    """The script of one letter ('hangul', 'latin', 'han', ...), or None for a non-letter."""
+    """The script of one letter ('hangul', 'latin', 'han', 'kana', 'cyrillic', ...), 'other' for a
+    letter whose name names no script, None for a non-letter (digit, punctuation, space, mark)."""
     if not unicodedata.category(char).startswith("L"):
         return None
     code = ord(char)
-    if code < 0x250 or 0x1E00 <= code <= 0x1EFF or 0xFF21 <= code <= 0xFF5A:
+    if code < 0x250 or 0x1E00 <= code <= 0x1EFF:   # Latin-1, Latin Extended-A/B and Additional (ª, º too)
         return "latin"
-    for first, last, script in _BLOCKS:
-        if first <= code <= last:
-            return script
-    return "other"
+    try:
+        name = unicodedata.name(char)
+    except ValueError:
+        return "other"
+    for prefix in _NAME_PREFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    word = name.split(" ", 1)[0].split("-", 1)[0].lower()
+    word = _NAME_ALIASES.get(word, word)
+    return "other" if word in _NOT_A_SCRIPT else word
 
 
 def script_counts(text: str) -> collections.Counter:
@@ -58,15 +99,28 @@ def script_counts(text: str) -> collections.Counter:
     return collections.Counter(s for s in map(char_script, text) if s is not None)
 
 
+def expected_scripts(language: str) -> frozenset[str]:
+    """The scripts a language (ISO 639 code, or a tag with an ISO 15924 script: 'kor_Hang', 'sr-Cyrl')
+    is written in; ValueError for a language without a known script."""
+    match = _TAG.match(language or "")
+    code = (match.group("script") or "").lower() if match else ""
+    if code in SCRIPT_CODES:
+        return SCRIPT_CODES[code]
+    base = (match.group("language") or "").lower() if match else ""
+    if language in LANGUAGE_SCRIPTS or base in LANGUAGE_SCRIPTS:
+        return LANGUAGE_SCRIPTS.get(language, LANGUAGE_SCRIPTS.get(base))
+    raise ValueError(f"no script known for language {language!r}; known: {sorted(LANGUAGE_SCRIPTS)}, or give "
+                     f"a tag with an ISO 15924 script such as '{base or 'xx'}-Latn' or 'kor_Hang'")
+
+
 def script_ratio(text: str, language: str) -> float | None:
     """The share of the text's letters written in the language's scripts; None without letters."""
-    if language not in LANGUAGE_SCRIPTS:
-        raise ValueError(f"no script known for language {language!r}; known: {sorted(LANGUAGE_SCRIPTS)}")
+    scripts = expected_scripts(language)
     counts = script_counts(text)
     total = sum(counts.values())
     if total == 0:
         return None
-    return sum(counts[s] for s in LANGUAGE_SCRIPTS[language]) / total
+    return sum(counts[s] for s in scripts) / total
 
 
 def detect_script(text: str) -> str | None:
@@ -81,8 +135,34 @@ def is_in_language(text: str, language: str, threshold: float = 0.5) -> bool:
     return True if ratio is None else ratio >= threshold
 
 
-def language_rate(predictions: Sequence[str], language: str, threshold: float = 0.5) -> float:
-    """Percent of predictions written in the expected language."""
+def _ratios(name: str, predictions: Sequence[str], language: str, targets: Sequence | None) -> list[float]:
+    """Each prediction's share of letters in the language's scripts; one without letters counts 1.0,
+    or with `targets` 1.0 only when its target (or one accepted answer) has no letters either."""
     if not predictions:
-        raise ValueError("language_rate: no predictions")
-    return 100.0 * sum(is_in_language(p, language, threshold) for p in predictions) / len(predictions)
+        raise ValueError(f"{name}: no predictions")
+    if targets is not None and len(targets) != len(predictions):
+        raise ValueError(f"{name}: {len(targets)} targets and {len(predictions)} predictions")
+    expected_scripts(language)   # an unknown language fails even when no prediction has letters
+    ratios = []
+    for position, prediction in enumerate(predictions):
+        ratio = script_ratio(prediction, language)
+        if ratio is None:
+            target = None if targets is None else targets[position]
+            texts = [target] if isinstance(target, str) else list(target or [])
+            ratio = 1.0 if not texts or any(not script_counts(t) for t in texts) else 0.0
+        ratios.append(ratio)
+    return ratios
+
+
+def language_rate(predictions: Sequence[str], language: str, threshold: float = 0.5,
+                  targets: Sequence | None = None) -> float:
+    """Percent of predictions written in the expected language (share of letters >= threshold)."""
+    ratios = _ratios("language_rate", predictions, language, targets)
+    return 100.0 * sum(r >= threshold for r in ratios) / len(ratios)
+
+
+def mean_script_ratio(predictions: Sequence[str], language: str, targets: Sequence | None = None) -> float:
+    """Percent: the share of each prediction's letters in the language's scripts, averaged over the
+    predictions (letterless predictions as in `_ratios`)."""
+    ratios = _ratios("script_ratio", predictions, language, targets)
+    return 100.0 * sum(ratios) / len(ratios)
