@@ -151,10 +151,16 @@ def mixture_definitions(catalog: TaskCatalog = CATALOG) -> dict[str, list[str]]:
     for meta, data_language in list(HELDOUT_META.items()) + unseen:
         heldout = [s for s in specs if s.info.kind == "eval" and s.info.meta == meta
                    and s.info.data_language == data_language and task_specs.is_heldout(s.info.role)]
+        # template categories reported apart (the aligned arm, the authors' dump, the project's own
+        # English P3-style set) have their own mixtures and stay out of the settings' and `.all`
+        kept = [s for s in heldout if s.info.template_category not in naming.SEPARATE_CATEGORIES]
         for setting in naming.SETTINGS:
             out[naming.heldout_mixture_name(meta, data_language, setting)] = [
-                s.name for s in heldout if s.info.setting == setting]
-        out[naming.heldout_mixture_name(meta, data_language, "all")] = [s.name for s in heldout]
+                s.name for s in kept if s.info.setting == setting]
+        for category in naming.SEPARATE_CATEGORIES:
+            out[naming.heldout_mixture_name(meta, data_language, category)] = [
+                s.name for s in heldout if s.info.template_category == category]
+        out[naming.heldout_mixture_name(meta, data_language, "all")] = [s.name for s in kept]
     return {name: task_names for name, task_names in out.items() if task_names}
 
 

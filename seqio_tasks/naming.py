@@ -51,11 +51,11 @@ SETTINGS = ("native", "cross_lingual", "translated")
 #                          (`{dataset}.ko_korani.dump{k}`, from test_tmp{k}.csv)
 TEMPLATE_CATEGORIES = ("native", "native_xlit", "cross_lingual_aligned", "cross_lingual", "translated", "dump")
 ALIGNED_STYLE = "p3aligned"   # the style part of the aligned arm's template set (en_p3aligned)
-# Categories that are sets of their own in the protocol: each is selected by category
-# (`xlit report --template_set`) or by the regex of gin/eval/korani_heldout_aligned.gin /
-# korani_heldout_dump.gin. The held-out mixtures are built from the setting, so these tasks sit in
-# `{meta}_heldout.{lang}.cross_lingual` / `.native` and `.all` too (the aligned arm adds 56 Korean tasks).
-SEPARATE_CATEGORIES = ("cross_lingual_aligned", "dump")
+# Categories that are sets of their own in the protocol: each has its own held-out mixture
+# (`{meta}_heldout.{lang}.{category}`, e.g. korani_heldout.ko.cross_lingual_aligned, evaluated by
+# gin/eval/korani_heldout_aligned.gin / korani_heldout_dump.gin) and stays out of the settings'
+# mixtures and `.all`, so `p3_heldout.en.native` is the promptsource original-task templates only.
+SEPARATE_CATEGORIES = ("cross_lingual_aligned", "dump", "native_xlit")
 
 
 def sanitize(text: str) -> str:

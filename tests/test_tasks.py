@@ -390,7 +390,8 @@ def test_korani_dump_tasks(tmp_path, registry):
         assert task_specs.num_examples("naver_movie.train") == 5
         assert "kobest_copa.ko_korani.dump1" in seqio.TaskRegistry.names()
         assert "naver_movie.train" in [t.name for t in seqio.MixtureRegistry.get("korani_train").tasks]
-        assert "kobest_copa.ko_korani.dump1" in [t.name for t in seqio.MixtureRegistry.get("korani_heldout.ko.native").tasks]
+        assert "kobest_copa.ko_korani.dump1" in [t.name for t in seqio.MixtureRegistry.get("korani_heldout.ko.dump").tasks]
+        assert "kobest_copa.ko_korani.dump1" not in [t.name for t in seqio.MixtureRegistry.get("korani_heldout.ko.all").tasks]
         example = next(seqio.get_mixture_or_task("kobest_copa.ko_korani.dump1").get_dataset(
             LENGTHS, split="test", shuffle=False, num_epochs=1).as_numpy_iterator())
         assert example["targets_pretokenized"].decode() == "우산을 폈다" and int(example["answer_index"]) == 0
