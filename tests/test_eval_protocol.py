@@ -277,3 +277,25 @@ def test_results_aggregates_group_by_category(two_runs):
     old = [{k: v for k, v in r.items() if k != "template_category"} for r in document["tasks"].values()]
     assert set(aggregation.aggregate(old, ["template_category"])["template_category"]) == {
         "native", "cross_lingual"}
+
+
+def test_metric_flag_tabulates_language_correctness_of_generation_tasks(tmp_path, capsys):
+    """`xlit report --metric script_ratio`: the metric of the tasks that report it, not their primary score."""
+    def generation(dataset, language, template_id, bleu, ratio):
+        record = _record(dataset, language, "translation", "ko_korani", template_id, "native", bleu)
+        record.update(scoring="generation", metrics={"bleu": bleu, "script_ratio": ratio}, primary_metric="bleu")
+        return record
+
+    records = [generation("flores200_ko_en", "ko", "t1", 10.0, 80.0), generation("flores200_ko_en", "ko", "t2", 20.0, 100.0),
+               _record("kornli", "ko", "nli", "ko_korani", "ko_korani_01", "native", 55.0)]
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps({"format": "xlit.eval_results/1", "run": {"name": "run"},
+                                                     "tasks": {r["name"]: r for r in records}}), encoding="utf-8")
+    _, table = reports.report([folder], metric="script_ratio")
+    assert [c.label for c in table.columns][0] == "flores200_ko_en" and "kornli" not in [c.label for c in table.columns]
+    assert table.value("run", "flores200_ko_en") == pytest.approx(90.0)   # median of 80 and 100
+    _, primary = reports.report([folder])
+    assert primary.value("run", "flores200_ko_en") == pytest.approx(15.0)
+    assert report_command.main([str(folder), "--metric", "no_such_metric"]) == 2
+    assert "with metric 'no_such_metric'" in capsys.readouterr().err

@@ -113,8 +113,11 @@ def parse_languages(value: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def _records(document: Mapping, heldout_only: bool, setting: str | None,
-             template_sets: Sequence[str] | None = None) -> list[dict]:
+             template_sets: Sequence[str] | None = None, metric: str | None = None) -> list[dict]:
     records = list(document["tasks"].values())
+    if metric:   # that metric as the score, on the tasks that report it (e.g. script_ratio: generation tasks)
+        records = [dict(r, score=r["metrics"][metric], primary_metric=metric) for r in records
+                   if metric in (r.get("metrics") or {})]
     if heldout_only:
         records = [r for r in records if _is_heldout(r)]
     if setting:
@@ -126,14 +129,17 @@ def _records(document: Mapping, heldout_only: bool, setting: str | None,
 
 def build_table(runs: Sequence[tuple[str, Mapping]], *, statistic: str = "median", setting: str | None = None,
                 heldout_only: bool = True, template_sets: Sequence[str] | None = None,
-                seen_languages: Sequence[str] = DEFAULT_SEEN_LANGUAGES, baseline: str | None = None) -> ReportTable:
+                seen_languages: Sequence[str] = DEFAULT_SEEN_LANGUAGES, baseline: str | None = None,
+                metric: str | None = None) -> ReportTable:
     """The report table of named results documents (in row order).
 
     template_sets: keep only these template categories (aggregation.TEMPLATE_CATEGORIES);
     seen_languages: the tuning languages, the others are averaged in the 'unseen avg' column
     (shown when a run has results in such a language); baseline: a run name whose values
     the other runs' gains are computed against (ValueError when it is not a run, or lacks a
-    data language another run has).
+    data language another run has); metric: tabulate this metric of each task (e.g.
+    script_ratio, the language correctness of generation-scored tasks) instead of its primary
+    score, over the tasks that report it.
     """
     if statistic not in ("median", "mean"):
         raise ValueError(f"statistic must be 'median' or 'mean', got {statistic!r}")
@@ -141,9 +147,10 @@ def build_table(runs: Sequence[tuple[str, Mapping]], *, statistic: str = "median
     seen_languages = parse_languages(seen_languages)
     aggregates, datasets = [], {}
     for name, document in runs:
-        records = _records(document, heldout_only, setting, template_sets)
+        records = _records(document, heldout_only, setting, template_sets, metric)
         if not records:
             raise ValueError(f"run {name}: no {'held-out ' if heldout_only else ''}task results"
+                             + (f" with metric {metric!r}" if metric else "")
                              + (f" in setting {setting!r}" if setting else "")
                              + (f" in template set(s) {', '.join(template_sets)}" if template_sets else ""))
         aggregates.append(aggregation.aggregate(records, ["dataset", "language", "language_template_category"]))
@@ -338,7 +345,7 @@ def report(result_dirs: Sequence[str | os.PathLike], output_dir: str | os.PathLi
            names: Iterable[str] | None = None, *, statistic: str = "median", setting: str | None = None,
            heldout_only: bool = True, template_sets: Sequence[str] | str | None = None,
            seen_languages: Sequence[str] | str = DEFAULT_SEEN_LANGUAGES,
-           baseline: str | None = None) -> tuple[str, ReportTable]:
+           baseline: str | None = None, metric: str | None = None) -> tuple[str, ReportTable]:
     """Builds the table of several result directories; with output_dir writes report.md/.json/.png.
 
     baseline: a row name or a result directory; the table then carries each other run's gains.
@@ -355,14 +362,15 @@ def report(result_dirs: Sequence[str | os.PathLike], output_dir: str | os.PathLi
     if baseline is not None:
         baseline = resolve_baseline(baseline, names, result_dirs)
     table = build_table(list(zip(names, documents)), statistic=statistic, setting=setting, heldout_only=heldout_only,
-                        template_sets=template_sets, seen_languages=seen_languages, baseline=baseline)
+                        template_sets=template_sets, seen_languages=seen_languages, baseline=baseline,
+                        metric=metric)
     markdown = render_markdown(table)
     if output_dir is not None:
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "report.md").write_text(markdown, encoding="utf-8")
         (output_dir / "report.json").write_text(json.dumps(table.to_dict(), indent=1), encoding="utf-8")
-        filters = [f for f in (setting, ",".join(table.template_sets or ())) if f]
+        filters = [f for f in (metric, setting, ",".join(table.template_sets or ())) if f]
         render_chart(table, output_dir / "report.png",
                      title=f"zero-shot ({statistic} over templates{''.join(', ' + f for f in filters)})")
     return markdown, table

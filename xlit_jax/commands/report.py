@@ -1,4 +1,4 @@
-"""`xlit report RESULT_DIR [RESULT_DIR ...] [--output DIR] [--names A,B] [--baseline RUN] [--template_set SET]`:
+"""`xlit report RESULT_DIR [RESULT_DIR ...] [--output DIR] [--names A,B] [--baseline RUN] [--template_set SET] [--metric M]`:
 paper-style table (with gains over a baseline run) and chart."""
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seen_languages", default=",".join(reports.DEFAULT_SEEN_LANGUAGES),
                         help="the tuning languages (default %(default)s); the other data languages are averaged "
                              "in an 'unseen avg' column, shown when a run has such results")
+    parser.add_argument("--metric",
+                        help="tabulate this metric of each task instead of its primary score, over the tasks that "
+                             "report it: e.g. script_ratio or language_rate (language correctness of "
+                             "generation-scored tasks), bleu, chrf")
     parser.add_argument("--all_datasets", action="store_true", help="include training-role datasets too")
     return parser
 
@@ -51,7 +55,7 @@ def main(argv: list[str]) -> int:
         markdown, _ = reports.report(args.result_dirs, args.output, names, statistic=args.statistic,
                                      setting=args.setting, heldout_only=not args.all_datasets,
                                      template_sets=args.template_set, seen_languages=args.seen_languages,
-                                     baseline=args.baseline)
+                                     baseline=args.baseline, metric=args.metric)
     except (FileNotFoundError, ValueError) as error:
         print(f"xlit report: {error}", file=sys.stderr)
         return 2
