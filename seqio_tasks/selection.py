@@ -39,7 +39,6 @@ template languages only the aligned variant (or an encoder embedder) is meaningf
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import logging
 from typing import Any, Callable, Mapping, Sequence
 
@@ -47,7 +46,7 @@ import gin
 import numpy as np
 
 from seqio_tasks import naming, taxonomy, templating
-from seqio_tasks.catalog import CATALOG, DATA_DIR_SETTING, TaskCatalog
+from seqio_tasks.catalog import CATALOG, DATA_DIR_SETTING, TaskCatalog, close_names
 from seqio_tasks.sources.schema import FAMILY_FIELDS
 from seqio_tasks.task_specs import NATIVE_STYLE
 from xlit_jax import embeddings
@@ -304,7 +303,7 @@ def resolve_target(target: str, template_set: str | None = None, catalog: TaskCa
             raise SelectionError(f"target task {target} is in template set {task_set}, not {template_set}")
         return Target(target, info, task_set, tuple(r.template_id for r in spec.renderers))
     pool = names + (catalog.names() if catalog.loaded else [])
-    close = difflib.get_close_matches(target, pool, n=5, cutoff=0.6)
+    close = close_names(target, pool)
     raise SelectionError(f"unknown target {target!r}: neither a dataset of the taxonomy nor a registered task"
                          + (f"; did you mean: {', '.join(close)}" if close else ""))
 
