@@ -3,15 +3,24 @@
 Every held-out evaluation task with data, of both languages and every template (rank
 classification), plus the generation tasks (the registry has no held-out generation task, so
 those of the training role stand in), is scored by `xlit_jax.evaluator.evaluate` with a small
-random model, from rendered examples to results.json. Two settings run side by side in one
-process, each after `jax.clear_caches()` so neither inherits the other's compilations:
+random model, from rendered examples to results.json. The settings run side by side in one
+process, each after `jax.clear_caches()` so none inherits another's compilations:
 
-  old: the earlier padding (`batching.PowerOfTwo`: per-batch power-of-two lengths, exact option
-       counts) and decoding that projects cross-attention keys/values at every step;
-  new: fixed shape buckets (`batching.DEFAULT_BUCKETS`) and cached cross-attention.
+  old:      round 1: one evaluate() per task, per-batch power-of-two padding
+            (`batching.PowerOfTwo`), options scored on encoder states repeated per option
+            (bench/rank_eval.py's `repeated` scorer), cross-attention keys/values projected at
+            every decoding step;
+  per_task: the previous release: one evaluate() per task, the first shape buckets (5 input
+            lengths, 4 option counts, 4 option lengths), the repeated scorer, cross-attention
+            cached once per input;
+  new:      one evaluate() over the whole suite: the examples of all tasks pooled into batches
+            sorted by padded shape, the finer default buckets (`batching.DEFAULT_BUCKETS`), options
+            packed as segments of one decoder row (`scoring.option_log_likelihoods`).
 
-The table gives examples/s, XLA compilations (jax.monitoring's backend-compile events) and their
-seconds, and the agreement of the two settings' predictions. JSON with machine facts and load
+Each setting runs twice: cold (the first evaluation of a process, compiling every shape) and warm
+(again in the same process: what every later evaluation of a training run costs). The table gives
+examples/s, XLA compilations (jax.monitoring's backend-compile events) and their
+seconds, and the largest difference between the settings' task scores. JSON with machine facts and load
 average with --output.
 
     python bench/eval_suite.py --output /tmp/eval_suite.json
@@ -49,7 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--mlp_dim", type=int, default=512)
     parser.add_argument("--num_layers", type=int, default=2)
     parser.add_argument("--one_per_dataset", action="store_true", help="the first template of each dataset only")
-    parser.add_argument("--settings", default="old,new")
+    parser.add_argument("--settings", default="old,per_task,new")
+    parser.add_argument("--warm", action=argparse.BooleanOptionalAction, default=True,
+                        help="after each setting's first (cold, compiling) pass, time a second (warm) one")
     parser.add_argument("--tiny", action="store_true", help="a few tasks, 3 examples each, a tiny model")
     parser.add_argument("--workdir", default=None, help="results.json of each setting go here (default: temp)")
     parser.add_argument("--output", default=None)
@@ -92,17 +103,39 @@ def train_vocabulary(tasks: list, path: Path, vocab_size: int) -> Path:
     return vocab.train_vocabulary(texts, path, vocab_size=vocab_size)
 
 
-def scorers(setting: str) -> dict:
-    """The evaluate() arguments of a setting: old = per-batch power-of-two padding and per-step
-    cross-attention projection; new = the defaults (shape buckets, cross-attention cached once)."""
-    from xlit_jax import batching, decoding
+FIRST_BUCKETS = {"input_lengths": (64, 128, 256, 512, 1024), "target_lengths": (8, 32, 128, 256),
+                 "option_counts": (2, 4, 8, 16)}
 
+
+def scorers(setting: str) -> tuple[dict, bool]:
+    """The evaluate() arguments of a setting, and whether it calls evaluate() once per task."""
+    from rank_eval import repeated_option_log_likelihoods
+
+    from xlit_jax import batching, decoding, scoring
+
+    repeated = functools.partial(scoring.rank_classify, scorer=repeated_option_log_likelihoods)
     if setting == "old":
-        return {"padding": batching.PowerOfTwo(),
-                "generate_fn": functools.partial(decoding.generate, cache_cross_attention=False)}
+        return {"padding": batching.PowerOfTwo(), "rank_classify_fn": repeated,
+                "generate_fn": functools.partial(decoding.generate, cache_cross_attention=False)}, True
+    if setting == "per_task":
+        return {"padding": batching.Buckets(**FIRST_BUCKETS), "rank_classify_fn": repeated}, True
     if setting == "new":
-        return {}
-    raise ValueError(f"eval_suite: unknown setting {setting!r}; use old, new")
+        return {}, False
+    raise ValueError(f"eval_suite: unknown setting {setting!r}; use old, per_task, new")
+
+
+def run_setting(setting: str, tasks: list, common: dict, output_dir: Path) -> dict:
+    """The results document of one setting: {"tasks": name -> record} (merged over per-task calls)."""
+    from xlit_jax import evaluator
+
+    kwargs, per_task = scorers(setting)
+    if not per_task:
+        return evaluator.evaluate(tasks=tasks, output_dir=str(output_dir), **common, **kwargs)
+    merged: dict = {"tasks": {}}
+    for i, task in enumerate(tasks):
+        document = evaluator.evaluate(tasks=[task], output_dir=str(output_dir / str(i)), **common, **kwargs)
+        merged["tasks"].update(document["tasks"])
+    return merged
 
 
 def main(argv=None) -> dict:
@@ -131,34 +164,38 @@ def main(argv=None) -> dict:
     num_examples = sum(len(t.examples) for t in tasks)
     kinds = {s: sum(1 for t in tasks if t.info["scoring"] == s) for s in ("rank", "generation")}
     languages = sorted({t.info["data_language"] for t in tasks})
+    common = {"params": params, "model_config": config, "vocabulary_path": str(vocabulary_path),
+              "batch_size": args.batch_size, "progress": False,
+              "task_feature_lengths": {"inputs": args.input_length, "targets": args.target_length}}
     rows, documents = [], {}
+    passes = ["cold", "warm"] if args.warm else ["cold"]
     for setting in args.settings.split(","):
         jax.clear_caches()
-        with batching.CompilationCounter() as compilations:
-            start = time.perf_counter()
-            documents[setting] = evaluator.evaluate(
-                tasks=tasks, params=params, model_config=config, vocabulary_path=str(vocabulary_path),
-                output_dir=str(workdir / setting), batch_size=args.batch_size, progress=False,
-                task_feature_lengths={"inputs": args.input_length, "targets": args.target_length},
-                **scorers(setting))
-            seconds = time.perf_counter() - start
-        rows.append({"setting": setting, "seconds": seconds, "examples_per_s": num_examples / seconds,
-                     "compilations": compilations.count, "compile_seconds": compilations.seconds})
+        for run_pass in passes:  # warm: the same process again, as every later in-training evaluation
+            with batching.CompilationCounter() as compilations:
+                start = time.perf_counter()
+                documents[setting] = run_setting(setting, tasks, common, workdir / setting)
+                seconds = time.perf_counter() - start
+            rows.append({"setting": setting, "pass": run_pass, "seconds": seconds,
+                         "examples_per_s": num_examples / seconds, "compilations": compilations.count,
+                         "compile_seconds": compilations.seconds})
     for row in rows:
-        row["speedup_vs_old"] = rows[0]["seconds"] / row["seconds"] if rows[0]["setting"] == "old" else None
+        old = next((r for r in rows if r["setting"] == "old" and r["pass"] == row["pass"]), None)
+        row["speedup_vs_old"] = old["seconds"] / row["seconds"] if old else None
     agreement = None
-    if {"old", "new"} <= set(documents):  # results.json "tasks": name -> record with the task's score
-        old_tasks, new_tasks = documents["old"]["tasks"], documents["new"]["tasks"]
-        agreement = max(abs(old_tasks[name]["score"] - new_tasks[name]["score"]) for name in old_tasks)
+    if len(documents) > 1:  # results.json "tasks": name -> record with the task's score
+        first, *others = documents.values()
+        agreement = max(abs(first["tasks"][name]["score"] - other["tasks"][name]["score"])
+                        for other in others for name in first["tasks"])
     print(f"eval suite: {len(tasks)} tasks ({kinds['rank']} rank, {kinds['generation']} generation; languages "
           f"{', '.join(languages)}), {num_examples} examples; model emb {args.emb_dim} {args.num_layers}+"
           f"{args.num_layers} layers vocab {vocab_size}; batch {args.batch_size}, lengths {args.input_length}/"
           f"{args.target_length}; tasks loaded in {load_seconds:.1f}s; backend {jax.default_backend()}")
-    print_table(["setting", "examples/s", "seconds", "compilations", "compile s", "speedup"],
-                [[r["setting"], r["examples_per_s"], r["seconds"], r["compilations"], r["compile_seconds"],
+    print_table(["setting", "pass", "examples/s", "seconds", "compilations", "compile s", "speedup"],
+                [[r["setting"], r["pass"], r["examples_per_s"], r["seconds"], r["compilations"], r["compile_seconds"],
                   r["speedup_vs_old"] if r["speedup_vs_old"] is not None else "-"] for r in rows])
     if agreement is not None:
-        print(f"max |task score old - new|: {agreement:.3g}")
+        print(f"max |task score difference between settings|: {agreement:.3g}")
     facts = machine_facts()
     facts["load_average_before"] = load_before
     result = {"benchmark": "eval_suite", "args": vars(args), "num_tasks": len(tasks), "task_kinds": kinds,

@@ -51,8 +51,19 @@ def test_eval_suite_tiny(tmp_path):
     result = run_bench("eval_suite", tmp_path, "--workdir", str(tmp_path / "work"))
     assert result["task_kinds"]["rank"] > 0 and result["task_kinds"]["generation"] > 0
     assert result["languages"] == ["en", "ko"]
-    assert [r["setting"] for r in result["rows"]] == ["old", "new"]
-    assert all(r["compilations"] > 0 for r in result["rows"])
+    assert [(r["setting"], r["pass"]) for r in result["rows"]] == [
+        (s, p) for s in ("old", "per_task", "new") for p in ("cold", "warm")]
+    for row in result["rows"]:  # a warm pass meets only shapes its cold pass compiled
+        assert (row["compilations"] > 0) == (row["pass"] == "cold"), row
     assert result["max_task_score_difference"] < 1e-6
-    for setting in ("old", "new"):
-        assert (tmp_path / "work" / setting / "results.json").exists()
+    assert (tmp_path / "work" / "new" / "results.json").exists()  # one evaluate() over the suite
+    for setting in ("old", "per_task"):  # one evaluate() per task
+        assert len(list((tmp_path / "work" / setting).glob("*/results.json"))) == result["num_tasks"]
+
+
+@pytest.mark.slow
+def test_rank_eval_tiny(tmp_path):
+    result = run_bench("rank_eval", tmp_path)
+    assert {r["method"] for r in result["rows"]} == {f"{s} ({level})" for s in ("packed", "repeated", "naive")
+                                                      for level in ("jitted scorer", "rank_classify")}
+    assert result["same_choices"] and result["max_score_difference"] < 1e-4

@@ -479,3 +479,34 @@ def test_train_inference_gin_writes_under_model_dir(tiny_model, vocab_path, tmp_
     assert calls == [("tiny_nli", 2, None)] and "eval/all/mean" in values
     document = json.loads((model_dir / "inference_eval" / "step_9" / "results.json").read_text())
     assert document["run"]["name"] == "tiny_run@9" and document["tasks"][rank_task().name]["num_examples"] == 2
+
+
+def test_examples_of_all_tasks_share_batches_and_score_as_alone(tiny_model, vocab_path):
+    """Rank tasks are scored in one pooled call (batches fill across tasks), generation tasks in one
+    decoding pass; each task's record equals the one it gets when evaluated alone."""
+    from xlit_jax import decoding, scoring
+
+    config, params = tiny_model
+    tasks = [rank_task("tiny_nli.ko_korani.t01"), generation_task(),
+             rank_task("tiny_nli.en_p3.t02", template_language="en", template_style="p3"),
+             EvalTask(dict(rank_task().info, name="tiny_nli.ko_korani.t03"), rank_task().examples[:3])]
+    rank_calls, generate_rows = [], []
+
+    def counting_rank(*args, **kwargs):
+        rank_calls.append(len(args[2]))
+        return scoring.rank_classify(*args, **kwargs)
+
+    def counting_generate(model, params, tokens, **kwargs):
+        generate_rows.append(len(tokens))
+        return decoding.generate(model, params, tokens, **kwargs)
+
+    common = dict(params=params, model_config=config, vocabulary_path=vocab_path, task_feature_lengths=LENGTHS,
+                  batch_size=4, progress=False)
+    pooled = evaluator.evaluate(tasks=tasks, rank_classify_fn=counting_rank, generate_fn=counting_generate, **common)
+    assert rank_calls == [6 + 6 + 3]  # every rank example in one call
+    assert generate_rows == [4, 4]  # 5 generation examples in batches of 4
+    assert list(pooled["tasks"]) == [t.name for t in tasks]
+    for task in tasks:
+        alone = evaluator.evaluate(tasks=[task], **common)["tasks"][task.name]
+        assert pooled["tasks"][task.name]["metrics"] == pytest.approx(alone["metrics"]), task.name
+        assert pooled["tasks"][task.name]["num_examples"] == len(task.examples)

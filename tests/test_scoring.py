@@ -77,7 +77,7 @@ def test_rank_classify_any_number_of_options(params, length_normalize):
     assert len({len(o) for o in options}) > 1
     shared = scoring.rank_classify(MODEL, params, inputs, options, batch_size=4, length_normalize=length_normalize)
     naive = scoring.rank_classify(MODEL, params, inputs, options, batch_size=3, length_normalize=length_normalize,
-                                  shared_encoder=False)
+                                  scorer=scoring.naive_option_log_likelihoods)
     assert len(shared) == len(inputs)
     choices = []
     for i, (s, n) in enumerate(zip(shared, naive)):
@@ -158,3 +158,36 @@ def test_rank_classify_reports_progress_per_batch(params):
     seen = []
     scoring.rank_classify(MODEL, params, inputs, options, batch_size=4, progress=seen.append)
     assert seen == [4, 4, 1]
+
+
+def _dot_lhs_shapes(jaxpr):
+    """The lhs shape of every dot_general, nested jaxprs included."""
+    shapes = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general":
+            shapes.append(tuple(eqn.invars[0].aval.shape))
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (list, tuple)) else [value]:
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    shapes.extend(_dot_lhs_shapes(inner))
+    return shapes
+
+
+def test_options_share_one_cross_attention_projection_per_example(params):
+    """Packed options: the encoder states [B, L, d] are projected to keys and values once per decoder
+    layer, and no [B*K, L, d] copy of them is projected, as the repeat-per-option scorer did."""
+    batch, options, length, target = 2, 3, 12, 5
+    enc = jnp.ones((batch, length), jnp.int32)
+    opts = jnp.ones((batch, options, target), jnp.int32)
+    jaxpr = jax.make_jaxpr(lambda p: scoring.option_log_likelihoods(MODEL, p, enc, opts))(params).jaxpr
+    shapes = _dot_lhs_shapes(jaxpr)
+    assert (batch * options, length, CFG.emb_dim) not in shapes
+    naive = _dot_lhs_shapes(jax.make_jaxpr(lambda p: scoring.naive_option_log_likelihoods(MODEL, p, enc, opts))(
+        params).jaxpr)
+    assert (batch * options, length, CFG.emb_dim) in naive  # the check can see a repeated projection
+    encoder = _dot_lhs_shapes(jax.make_jaxpr(lambda p: MODEL.apply(
+        {"params": p}, enc, enable_dropout=False, method=MODEL.encode))(params).jaxpr)
+    # beyond the encoder's own: the cross-attention keys and values, once per decoder layer
+    on_states = (batch, length, CFG.emb_dim)
+    assert shapes.count(on_states) - encoder.count(on_states) == 2 * CFG.num_decoder_layers

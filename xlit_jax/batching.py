@@ -12,7 +12,7 @@ padding (lengths to the next power of two, the exact option count), kept as a ba
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -45,9 +45,9 @@ class Padding(Protocol):
 class Buckets:
     """A few fixed sizes per axis: at most len(input_lengths) * len(target_lengths) * len(option_counts) shapes."""
 
-    input_lengths: tuple[int, ...] = (64, 128, 256, 512, 1024)
-    target_lengths: tuple[int, ...] = (8, 32, 128, 256)
-    option_counts: tuple[int, ...] = (2, 4, 8, 16)
+    input_lengths: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
+    target_lengths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256)
+    option_counts: tuple[int, ...] = (2, 3, 4, 8, 16)
 
     def __post_init__(self):
         for name in ("input_lengths", "target_lengths", "option_counts"):
@@ -131,10 +131,20 @@ def pad_options(option_lists: Sequence[Sequence[Sequence[int]]], batch_size: int
     return out
 
 
-def length_sorted_chunks(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches of batch_size, shortest first (stable), so each batch pads little."""
+def length_sorted_chunks(lengths: Sequence[Any], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of batch_size, smallest first (stable), so each batch pads little.
+
+    `lengths` are sort keys: token counts, or tuples such as (input bucket, option-count bucket,
+    option-length bucket) so that rows padded to the same shape share batches.
+    """
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def rank_sort_key(input_tokens: Sequence[int], options: Sequence[Sequence[int]], padding: Padding) -> tuple:
+    """The shape a rank-classification row pads to (input, option count, option length), then its length."""
+    return (padding.input_length(len(input_tokens)), padding.option_count(len(options)),
+            padding.target_length(max(len(o) for o in options)), len(input_tokens))
 
 
 # ------------------------------------------------------------------------------ counting compilations

@@ -111,13 +111,9 @@ def expected_output_language(targets: Sequence[str], default: str) -> str:
     return f"und-{codes[0].title()}" if codes else default
 
 
-def _score_rank_task(task: EvalTask, tokenizer: Tokenizer, run: Callable, lengths: Mapping[str, int],
-                     batch_size: int, progress: Any) -> TaskResult:
+def _rank_task_result(task: EvalTask, results: Sequence[Any]) -> TaskResult:
+    """A rank task's record and predictions from its examples' RankResults (in example order)."""
     examples = task.examples
-    inputs = [tokenizer.encode(e["inputs"], lengths["inputs"]) for e in examples]
-    options = [[tokenizer.encode(o, lengths["targets"]) for o in e["options"]] for e in examples]
-    # one call per task: the scorer sorts the whole task by length and pads to shape buckets
-    results = list(run(inputs, options, progress.update if progress is not None else None))
     gold, chosen, rows = [], [], []
     for example, result in zip(examples, results):
         choice = int(result.choice)
@@ -143,18 +139,9 @@ def _score_rank_task(task: EvalTask, tokenizer: Tokenizer, run: Callable, length
     return TaskResult(record=_record(task, values), predictions=rows)
 
 
-def _score_generation_task(task: EvalTask, tokenizer: Tokenizer, run: Callable, lengths: Mapping[str, int],
-                           batch_size: int, progress: Any, padding: batching.Padding | None = None) -> TaskResult:
+def _generation_task_result(task: EvalTask, predictions: Sequence[str]) -> TaskResult:
+    """A generation task's record (its metrics plus language correctness) and predictions."""
     examples = task.examples
-    inputs = [tokenizer.encode(e["inputs"], lengths["inputs"]) for e in examples]
-    predictions: list[str] = [""] * len(examples)
-    for chunk in batching.length_sorted_chunks([len(t) for t in inputs], batch_size):
-        batch = batching.pad_inputs([inputs[i] for i in chunk], batch_size, padding, max_length=lengths["inputs"])
-        tokens = np.asarray(run(batch))
-        for row, index in enumerate(chunk):
-            predictions[index] = tokenizer.decode(tokens[row])
-        if progress is not None:
-            progress.update(len(chunk))
     targets = [e["targets"] for e in examples]
     # the language the outputs should be written in: the task's own `output_language` when its info
     # carries one, else the script of the gold targets (a translation task's target side)
@@ -170,6 +157,33 @@ def _score_generation_task(task: EvalTask, tokenizer: Tokenizer, run: Callable, 
     record = _record(task, values)
     record["output_language"] = language
     return TaskResult(record=record, predictions=rows)
+
+
+def _pooled(tasks: Sequence[EvalTask], encode: Callable[[dict], Any]) -> tuple[list[Any], list[slice]]:
+    """Every example of every task encoded into one list, and each task's slice of it."""
+    rows: list[Any] = []
+    spans = []
+    for task in tasks:
+        start = len(rows)
+        rows.extend(encode(e) for e in task.examples)
+        spans.append(slice(start, len(rows)))
+    return rows, spans
+
+
+def _generate_all(inputs: Sequence[Sequence[int]], tokenizer: Tokenizer, run: Callable, batch_size: int,
+                  input_length: int, padding: batching.Padding | None, progress: Any) -> list[str]:
+    """Predictions of every input, decoded in batches of similar (bucketed) input length."""
+    padding = padding or batching.DEFAULT_BUCKETS
+    keys = [padding.input_length(min(len(t), input_length)) for t in inputs]
+    predictions: list[str] = [""] * len(inputs)
+    for chunk in batching.length_sorted_chunks(keys, batch_size):
+        batch = batching.pad_inputs([inputs[i] for i in chunk], batch_size, padding, max_length=input_length)
+        tokens = np.asarray(run(batch))
+        for row, index in enumerate(chunk):
+            predictions[index] = tokenizer.decode(tokens[row])
+        if progress is not None:
+            progress.update(len(chunk))
+    return predictions
 
 
 def _record(task: EvalTask, values: Mapping[str, float]) -> dict:
@@ -191,8 +205,10 @@ def run_tasks(model: Any, params: Any, tasks: Sequence[EvalTask], tokenizer: Tok
               padding: batching.Padding | None = None) -> list[TaskResult]:
     """Scores each task: rank classification when it has options, else generation and its metrics.
 
-    Batches are padded to shape buckets (`padding`, default `batching.DEFAULT_BUCKETS`) so the number
-    of XLA compilations stays bounded over any number of tasks.
+    The examples of all rank tasks are scored together, and those of all generation tasks decoded
+    together, so batches fill across tasks (a suite of many small tasks wastes no rows); results
+    come back per task, in the order given. Batches are padded to shape buckets (`padding`, default
+    `batching.DEFAULT_BUCKETS`) so the number of XLA compilations stays bounded over any number of tasks.
     """
     lengths = dict(DEFAULT_FEATURE_LENGTHS, **(task_feature_lengths or {}))
     if rank_classify_fn is None and any(t.info["scoring"] == "rank" for t in tasks):
@@ -210,23 +226,34 @@ def run_tasks(model: Any, params: Any, tasks: Sequence[EvalTask], tokenizer: Tok
 
     from tqdm.auto import tqdm
 
+    for task in tasks:
+        if not task.examples:
+            raise ValueError(f"task {task.name} has no examples")
+    rank_order = [i for i, t in enumerate(tasks) if t.info["scoring"] == "rank"]
+    generation_order = [i for i, t in enumerate(tasks) if t.info["scoring"] != "rank"]
+    rank_tasks, generation_tasks = [tasks[i] for i in rank_order], [tasks[i] for i in generation_order]
+    by_task: dict[int, TaskResult] = {}
     bar = tqdm(total=sum(len(t.examples) for t in tasks), unit="ex", disable=not progress, desc="eval")
-    results = []
     try:
-        for task in tasks:
-            bar.set_postfix_str(task.name, refresh=False)
-            if not task.examples:
-                raise ValueError(f"task {task.name} has no examples")
-            if task.info["scoring"] == "rank":
-                result = _score_rank_task(task, tokenizer, rank, lengths, batch_size, bar)
-            else:
-                result = _score_generation_task(task, tokenizer, generate, lengths, batch_size, bar, padding)
-            log.info("%s: %s", task.name, {k: round(v, 2) for k, v in result.record["metrics"].items()})
-            results.append(result)
+        if rank_tasks:  # every rank task's examples in one call: batches fill across tasks
+            bar.set_postfix_str(f"{len(rank_tasks)} rank tasks", refresh=False)
+            inputs, spans = _pooled(rank_tasks, lambda e: tokenizer.encode(e["inputs"], lengths["inputs"]))
+            options, _ = _pooled(rank_tasks, lambda e: [tokenizer.encode(o, lengths["targets"]) for o in e["options"]])
+            scored = list(rank(inputs, options, bar.update))
+            for i, span in zip(rank_order, spans):
+                by_task[i] = _rank_task_result(tasks[i], scored[span])
+        if generation_tasks:
+            bar.set_postfix_str(f"{len(generation_tasks)} generation tasks", refresh=False)
+            inputs, spans = _pooled(generation_tasks, lambda e: tokenizer.encode(e["inputs"], lengths["inputs"]))
+            predictions = _generate_all(inputs, tokenizer, generate, batch_size, lengths["inputs"], padding, bar)
+            for i, span in zip(generation_order, spans):
+                by_task[i] = _generation_task_result(tasks[i], predictions[span])
     finally:
         bar.close()
+    results = [by_task[i] for i in range(len(tasks))]
+    for task, result in zip(tasks, results):
+        log.info("%s: %s", task.name, {k: round(v, 2) for k, v in result.record["metrics"].items()})
     return results
-
 
 
 @gin.configurable(module="xlit")

@@ -1,7 +1,8 @@
 """Rank classification: score each answer option by its log-likelihood and pick the best.
 
-The encoder runs once per example; the example's K options are scored together in one
-batched decoder pass over encoder states repeated K times (`option_log_likelihoods`).
+The encoder runs once per example; the example's K options are scored together in one decoder
+row, packed as segments (`option_log_likelihoods`), so the cross-attention keys and values are
+projected once per example.
 `naive_option_log_likelihoods` is the reference the shared-encoder path must equal: the
 input repeated once per option and the whole model run on every (example, option) row,
 as t5x/T0 rank classification does.
@@ -46,20 +47,38 @@ def target_log_likelihoods(logits: Array, targets: Array, *, length_normalize: b
     return total
 
 
+def pack_options(option_tokens: Array) -> tuple[Array, Array, Array]:
+    """Options [B, K, T] as one decoder row each: (targets, decoder inputs, segment ids), all [B, K*T].
+
+    Option k is segment k+1 (padding is 0), and its decoder inputs are its own targets shifted right,
+    so each segment starts from the pad id as an unpacked option does; with causal and segment
+    masks, every option sees only its own earlier tokens.
+    """
+    batch, num_options, target_length = option_tokens.shape
+    targets = option_tokens.reshape(batch, num_options * target_length)
+    inputs = _shift_right(option_tokens).reshape(batch, num_options * target_length)
+    segments = jnp.broadcast_to(jnp.arange(1, num_options + 1, dtype=jnp.int32)[None, :, None], option_tokens.shape)
+    segments = jnp.where(option_tokens > 0, segments, 0).reshape(batch, num_options * target_length)
+    return targets, inputs, segments
+
+
 @functools.partial(jax.jit, static_argnums=(0,), static_argnames=("length_normalize",))
 def option_log_likelihoods(model: Any, params: Any, encoder_input_tokens: Array, option_tokens: Array, *,
                            length_normalize: bool = False) -> Array:
-    """Log-likelihood [B, K] of each option [B, K, T] given its input [B, L]; one encoder pass per example."""
+    """Log-likelihood [B, K] of each option [B, K, T] given its input [B, L].
+
+    One encoder pass per example, and one decoder row per example holding its K options as packed
+    segments: the cross-attention keys and values are projected once per example, not once per
+    option, and the encoder states are not repeated.
+    """
     batch, num_options, target_length = option_tokens.shape
     variables = {"params": params}
     encoded = model.apply(variables, encoder_input_tokens, enable_dropout=False, method=model.encode)
-    encoded = jnp.repeat(encoded, num_options, axis=0)  # row b*K + k holds example b
-    encoder_tokens = jnp.repeat(encoder_input_tokens, num_options, axis=0)
-    targets = option_tokens.reshape(batch * num_options, target_length)
-    logits = model.apply(variables, encoded, encoder_tokens, _shift_right(targets), targets,
-                         enable_dropout=False, method=model.decode)
-    scores = target_log_likelihoods(logits, targets, length_normalize=length_normalize)
-    return scores.reshape(batch, num_options)
+    targets, decoder_inputs, segments = pack_options(option_tokens)
+    logits = model.apply(variables, encoded, encoder_input_tokens, decoder_inputs, targets,
+                         decoder_segment_ids=segments, enable_dropout=False, method=model.decode)
+    logits = logits.reshape(batch, num_options, target_length, -1)
+    return target_log_likelihoods(logits, option_tokens, length_normalize=length_normalize)
 
 
 @functools.partial(jax.jit, static_argnums=(0,), static_argnames=("length_normalize",))
@@ -96,27 +115,29 @@ def _validate(inputs: Sequence[Sequence[int]], options: Sequence[Sequence[Sequen
 def rank_classify(model: Any, params: Any, inputs: Sequence[Sequence[int]],
                   options: Sequence[Sequence[Sequence[int]]], *, batch_size: int = 16,
                   length_normalize: bool = False, max_input_length: int | None = None,
-                  shared_encoder: bool = True, padding: batching.Padding | None = None,
+                  scorer: Callable | None = None, padding: batching.Padding | None = None,
                   progress: Callable[[int], Any] | None = None) -> list[RankResult]:
     """Scores every option of every example (any number of options each) and picks the most likely.
 
     inputs: token ids per example (EOS-terminated, no padding); options: per example a list of
-    target token id lists. Inputs longer than max_input_length are cut to it. Examples are
-    sorted by length and batched; every batch has batch_size rows and its input length, option
-    count and option length padded to `padding`'s buckets (default `batching.DEFAULT_BUCKETS`,
-    so the number of compilations is bounded whatever the tasks; `batching.PowerOfTwo()` is the
-    earlier per-batch padding). Padded option slots are dropped from the results.
-    shared_encoder=False uses the naive reference path. progress(n) is called after each batch
-    with its number of examples: give a whole task at once (the sort then spans all of it).
+    target token id lists. Inputs longer than max_input_length are cut to it. Examples are sorted
+    by the shape they pad to (input length, option count and option length buckets) and batched;
+    every batch has batch_size rows, padded to `padding`'s buckets (default
+    `batching.DEFAULT_BUCKETS`, so the number of compilations is bounded whatever the tasks;
+    `batching.PowerOfTwo()` is the earlier per-batch padding). Padded option slots are dropped from
+    the results. scorer: the jitted scoring function (default `option_log_likelihoods`;
+    `naive_option_log_likelihoods` is the reference path). progress(n) is called after each batch
+    with its number of examples: give all examples at once (the sort then spans all of them).
     """
     _validate(inputs, options)
     if batch_size < 1:
         raise ValueError(f"rank_classify: batch_size must be >= 1, got {batch_size}")
     padding = padding or batching.DEFAULT_BUCKETS
     inputs = [list(x)[:max_input_length] if max_input_length else list(x) for x in inputs]
-    score_fn = option_log_likelihoods if shared_encoder else naive_option_log_likelihoods
+    score_fn = scorer or option_log_likelihoods
     results: list[RankResult | None] = [None] * len(inputs)
-    for chunk in batching.length_sorted_chunks([len(x) for x in inputs], batch_size):
+    keys = [batching.rank_sort_key(x, o, padding) for x, o in zip(inputs, options)]
+    for chunk in batching.length_sorted_chunks(keys, batch_size):
         encoder_input_tokens = batching.pad_inputs([inputs[i] for i in chunk], batch_size, padding)
         encoder_input_tokens[len(chunk):] = 0  # filler rows: all padding, their scores are dropped
         option_tokens = batching.pad_options([options[i] for i in chunk], batch_size, padding)

@@ -369,7 +369,11 @@ class Decoder(nn.Module):
             target_valid = decoder_target_tokens > 0
             self_mask = attention_mask(target_valid, target_valid, decoder_segment_ids, decoder_segment_ids,
                                        causal=True)
-            cross_mask = attention_mask(target_valid, encoder_valid, decoder_segment_ids, encoder_segment_ids)
+            # without encoder segments (one unpacked input), every decoder segment sees the whole input:
+            # several targets packed against one input, as rank classification scores its options
+            cross_mask = attention_mask(target_valid, encoder_valid,
+                                        decoder_segment_ids if encoder_segment_ids is not None else None,
+                                        encoder_segment_ids)
         length = max_decode_length if decode and max_decode_length else decoder_input_tokens.shape[-1]
         bias = RelativePositionBias(cfg, bidirectional=False, name="relpos_bias")(length, length)
 
