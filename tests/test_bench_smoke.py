@@ -67,3 +67,10 @@ def test_rank_eval_tiny(tmp_path):
     assert {r["method"] for r in result["rows"]} == {f"{s} ({level})" for s in ("packed", "repeated", "naive")
                                                       for level in ("jitted scorer", "rank_classify")}
     assert result["same_choices"] and result["max_score_difference"] < 1e-4
+
+
+def test_matmul_tiny(tmp_path):
+    result = run_bench("matmul", tmp_path)
+    assert {(r["dtype"], r["framework"]) for r in result["rows"]} == {
+        (d, f) for d in ("float32", "bfloat16") for f in ("jax", "torch")}
+    assert all(r["gflop_per_s"] > 0 for r in result["rows"])
