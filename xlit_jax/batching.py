@@ -46,7 +46,7 @@ class Buckets:
     """A few fixed sizes per axis: at most len(input_lengths) * len(target_lengths) * len(option_counts) shapes."""
 
     input_lengths: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
-    target_lengths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256)
+    target_lengths: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
     option_counts: tuple[int, ...] = (2, 3, 4, 8, 16)
 
     def __post_init__(self):
