@@ -303,13 +303,15 @@ def generate(model: Any, params: Any, encoder_input_tokens: Any, *, method: str 
 
 def generate_batched(model: Any, params: Any, inputs: Sequence[Sequence[int]], *, batch_size: int = 16,
                      max_input_length: int | None = None, padding: batching.Padding | None = None,
-                     progress: Callable[[int], Any] | None = None, **generate_kwargs) -> list[np.ndarray]:
+                     progress: Callable[[int], Any] | None = None, generate_fn: Callable | None = None,
+                     **generate_kwargs) -> list[np.ndarray]:
     """Output tokens per input (unpadded token lists in, [max_decode_length] arrays out, input order).
 
     Inputs are sorted by length, cut to max_input_length, batched batch_size rows at a time and
     padded to `padding`'s input-length buckets (default `batching.DEFAULT_BUCKETS`), so the number
     of compilations is bounded whatever the tasks. generate_kwargs go to `generate` (method,
-    max_decode_length, ...). progress(n) is called after each batch. With method='sample', which
+    max_decode_length, ...), or to generate_fn (same signature) when given. progress(n) is called
+    after each batch. With method='sample', which
     rows share a batch (and so the random draws) depends on the sort.
     """
     if batch_size < 1:
@@ -321,7 +323,7 @@ def generate_batched(model: Any, params: Any, inputs: Sequence[Sequence[int]], *
     outputs: list[np.ndarray | None] = [None] * len(inputs)
     for chunk in batching.length_sorted_chunks([len(x) for x in inputs], batch_size):
         batch = batching.pad_inputs([inputs[i] for i in chunk], batch_size, padding)
-        tokens = np.asarray(generate(model, params, batch, **generate_kwargs))
+        tokens = np.asarray((generate_fn or generate)(model, params, batch, **generate_kwargs))
         for row, i in enumerate(chunk):
             outputs[i] = tokens[row]
         if progress is not None:

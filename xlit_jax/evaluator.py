@@ -170,22 +170,6 @@ def _pooled(tasks: Sequence[EvalTask], encode: Callable[[dict], Any]) -> tuple[l
     return rows, spans
 
 
-def _generate_all(inputs: Sequence[Sequence[int]], tokenizer: Tokenizer, run: Callable, batch_size: int,
-                  input_length: int, padding: batching.Padding | None, progress: Any) -> list[str]:
-    """Predictions of every input, decoded in batches of similar (bucketed) input length."""
-    padding = padding or batching.DEFAULT_BUCKETS
-    keys = [padding.input_length(min(len(t), input_length)) for t in inputs]
-    predictions: list[str] = [""] * len(inputs)
-    for chunk in batching.length_sorted_chunks(keys, batch_size):
-        batch = batching.pad_inputs([inputs[i] for i in chunk], batch_size, padding, max_length=input_length)
-        tokens = np.asarray(run(batch))
-        for row, index in enumerate(chunk):
-            predictions[index] = tokenizer.decode(tokens[row])
-        if progress is not None:
-            progress.update(len(chunk))
-    return predictions
-
-
 def _record(task: EvalTask, values: Mapping[str, float]) -> dict:
     primary = task.info["metrics"][0]
     record = dict(task.info)
@@ -213,16 +197,10 @@ def run_tasks(model: Any, params: Any, tasks: Sequence[EvalTask], tokenizer: Tok
     lengths = dict(DEFAULT_FEATURE_LENGTHS, **(task_feature_lengths or {}))
     if rank_classify_fn is None and any(t.info["scoring"] == "rank" for t in tasks):
         from xlit_jax.scoring import rank_classify as rank_classify_fn
-    if generate_fn is None and any(t.info["scoring"] == "generation" for t in tasks):
-        from xlit_jax.decoding import generate as generate_fn
 
     def rank(inputs, options, progress_fn):
         return rank_classify_fn(model, params, inputs, options, batch_size=batch_size, length_normalize=length_normalize,
                                 max_input_length=lengths["inputs"], padding=padding, progress=progress_fn)
-
-    def generate(encoder_input_tokens):
-        return generate_fn(model, params, encoder_input_tokens, method=decoding_method,
-                           max_decode_length=lengths["targets"], **dict(decoding_kwargs or {}))
 
     from tqdm.auto import tqdm
 
@@ -237,15 +215,21 @@ def run_tasks(model: Any, params: Any, tasks: Sequence[EvalTask], tokenizer: Tok
     try:
         if rank_tasks:  # every rank task's examples in one call: batches fill across tasks
             bar.set_postfix_str(f"{len(rank_tasks)} rank tasks", refresh=False)
-            inputs, spans = _pooled(rank_tasks, lambda e: tokenizer.encode(e["inputs"], lengths["inputs"]))
-            options, _ = _pooled(rank_tasks, lambda e: [tokenizer.encode(o, lengths["targets"]) for o in e["options"]])
-            scored = list(rank(inputs, options, bar.update))
+            encoded, spans = _pooled(rank_tasks, lambda e: (
+                tokenizer.encode(e["inputs"], lengths["inputs"]),
+                [tokenizer.encode(o, lengths["targets"]) for o in e["options"]]))
+            scored = list(rank([x for x, _ in encoded], [o for _, o in encoded], bar.update))
             for i, span in zip(rank_order, spans):
                 by_task[i] = _rank_task_result(tasks[i], scored[span])
         if generation_tasks:
+            from xlit_jax.decoding import generate_batched
+
             bar.set_postfix_str(f"{len(generation_tasks)} generation tasks", refresh=False)
             inputs, spans = _pooled(generation_tasks, lambda e: tokenizer.encode(e["inputs"], lengths["inputs"]))
-            predictions = _generate_all(inputs, tokenizer, generate, batch_size, lengths["inputs"], padding, bar)
+            outputs = generate_batched(model, params, inputs, batch_size=batch_size, padding=padding,
+                                       progress=bar.update, generate_fn=generate_fn, method=decoding_method,
+                                       max_decode_length=lengths["targets"], **dict(decoding_kwargs or {}))
+            predictions = [tokenizer.decode(tokens) for tokens in outputs]
             for i, span in zip(generation_order, spans):
                 by_task[i] = _generation_task_result(tasks[i], predictions[span])
     finally:
